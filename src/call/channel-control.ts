@@ -1,0 +1,36 @@
+/**
+ * The small telephony port the call session drives. The ARI adapter (src/ari/) implements it;
+ * unit tests use a fake. Nothing behind this interface leaks ari-client types into the flow.
+ *
+ * Every method rejects with CallGoneError when the channel no longer exists (ARI answers 404
+ * "Channel not found" once the caller hung up): that is a normal end of a call, not a fault.
+ */
+export interface DialplanTarget {
+  context: string;
+  exten: string;
+  priority: number;
+}
+
+export interface ChannelControl {
+  readonly channelId: string;
+  answer(): Promise<void>;
+  /** Starts playing the media URIs in order (e.g. "sound:pinverify/enter-code", "digits:123"). Resolves with a playback id once playback started. */
+  startPlayback(media: string[]): Promise<string>;
+  stopPlayback(playbackId: string): Promise<void>;
+  setVariable(name: string, value: string): Promise<void>;
+  continueInDialplan(target: DialplanTarget): Promise<void>;
+  hangup(): Promise<void>;
+}
+
+/** Events the adapter feeds into a session, in the order the channel produced them. */
+export type ChannelEvent =
+  | { type: 'dtmf'; digit: string }
+  | { type: 'playback-finished'; playbackId: string }
+  | { type: 'hangup' };
+
+export class CallGoneError extends Error {
+  constructor(message = 'caller hung up') {
+    super(message);
+    this.name = 'CallGoneError';
+  }
+}

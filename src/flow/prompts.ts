@@ -1,0 +1,38 @@
+/**
+ * Every prompt pinverify plays, with the words spoken in it. scripts/make-sounds.sh reads this
+ * list (through scripts/list-prompts.ts) to synthesise sounds/pinverify/<name>.wav, so the text
+ * here and the recordings stay in step. Ops may replace a recording with a human voice under the
+ * same name.
+ */
+export const PROMPTS = {
+  intro: 'To verify your identity, we will send you a one time code.',
+  'choose-method':
+    'Press 1 to receive your code by email. Press 2 to receive it by text message. Press star if you cannot receive a code.',
+  'no-email': 'Sorry, we have no email address on file for you.',
+  'no-sms': 'Sorry, we have no mobile number on file for you.',
+  'invalid-choice': 'Sorry, that is not a valid choice.',
+  sending: 'Please wait while we send your code.',
+  'sent-email': 'We have sent a code to the email address on file.',
+  'sent-sms': 'We have sent a code by text message to the mobile number on file.',
+  'send-failed': 'Sorry, we could not send your code.',
+  'enter-code':
+    'Please enter your code, followed by the pound key. To hear this again, press pound. To have the code sent again, press zero then pound. Press star if you did not receive it.',
+  'code-wrong': 'That code is not correct. Please try again.',
+  'code-expired': 'That code has expired. To receive a new code, press zero then pound.',
+  resent: 'We have sent your code again.',
+  'no-more-sends': 'Sorry, we cannot send the code again.',
+  verified: 'Thank you. You are verified.',
+  'not-verified': 'We could not verify you.',
+  connecting: 'Please hold while we connect you.',
+  'technical-problem': 'Sorry, we are having a technical problem.',
+  // The lab dialplan's own menus (asterisk-conf/extensions.conf).
+  'lab-main-menu': 'Welcome to the pin verify lab. For support, press 1. For accounting, press 2.',
+  'lab-sub-ivr': 'To verify your identity, press 1, or stay on the line.',
+} as const;
+
+export type PromptName = keyof typeof PROMPTS;
+
+/** The media URI Asterisk plays for a prompt (sounds/pinverify/<name>.wav installed under the sounds dir). */
+export function promptMedia(name: PromptName): string {
+  return `sound:pinverify/${name}`;
+}
