@@ -1,0 +1,29 @@
+# pinverify lab defaults. Sourced by scripts/lab.sh and scripts/test-all.sh; every value can be
+# overridden from the environment. These are lab credentials for a loopback-only lab: in
+# production set your own through the environment (see README, "Configuration").
+: "${ARI_URL:=http://127.0.0.1:8088}"
+: "${ARI_USER:=pinverify}"
+: "${ARI_PASSWORD:=pinverify-lab-ari}"
+: "${ARI_APP:=pinverify}"
+: "${AMI_HOST:=127.0.0.1}"
+: "${AMI_PORT:=5038}"
+: "${AMI_USER:=pinverify}"
+: "${AMI_SECRET:=pinverify-lab-ami}"
+: "${PINVERIFY_CODE_SECRET:=lab-only-code-secret-change-me-in-production}"
+: "${SMTP_HOST:=127.0.0.1}"
+: "${SMTP_PORT:=2525}"
+: "${SMTP_FROM:=pinverify lab <verify@lab.pinverify.invalid>}"
+: "${TWILIO_ACCOUNT_SID:=AC00000000000000000000000000000000}"
+: "${TWILIO_AUTH_TOKEN:=lab-twilio-token}"
+: "${TWILIO_FROM:=+12025550100}"
+: "${TWILIO_SINK_PORT:=8025}"
+: "${TWILIO_API_BASE_URL:=http://127.0.0.1:${TWILIO_SINK_PORT}}"
+: "${SMTP_SINK_PORT:=${SMTP_PORT}}"
+: "${LAB_SOFTPHONE_PASSWORD:=softphone-lab}"
+: "${LOG_LEVEL:=info}"
+# DATABASE_URL, when set, is used as it is; otherwise the lab creates this database on the
+# machine's PostgreSQL cluster.
+: "${PINVERIFY_LAB_DATABASE_URL:=postgres://pinverify:pinverify@127.0.0.1:5432/pinverify}"
+export ARI_URL ARI_USER ARI_PASSWORD ARI_APP AMI_HOST AMI_PORT AMI_USER AMI_SECRET PINVERIFY_CODE_SECRET \
+  SMTP_HOST SMTP_PORT SMTP_FROM TWILIO_ACCOUNT_SID TWILIO_AUTH_TOKEN TWILIO_FROM TWILIO_SINK_PORT \
+  TWILIO_API_BASE_URL SMTP_SINK_PORT LAB_SOFTPHONE_PASSWORD LOG_LEVEL PINVERIFY_LAB_DATABASE_URL
