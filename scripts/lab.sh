@@ -7,6 +7,8 @@
 #   scripts/lab.sh status   what is running
 #   scripts/lab.sh logs [app|asterisk|sinks|all] [-f]
 #   scripts/lab.sh down     stop everything the lab started, by pid
+#   scripts/lab.sh app-stop | app-start
+#                           stop or (re)start only the app (to see the dialplan's fallback)
 #
 # Asterisk: an installed Asterisk >= 20 is used when there is one; otherwise Debian sid's
 # asterisk package is installed once into a debootstrap root cached in /var/cache/pinverify
@@ -325,5 +327,7 @@ case "${1:-up}" in
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   down) cmd_down ;;
-  *) die "usage: lab.sh up|status|logs [app|asterisk|sinks|all] [-f]|down" ;;
+  app-stop) stop_pid app ;;
+  app-start) start_app ;;
+  *) die "usage: lab.sh up|status|logs [app|asterisk|sinks|all] [-f]|down|app-stop|app-start" ;;
 esac

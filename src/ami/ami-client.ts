@@ -26,7 +26,12 @@ export function createAmiClient(opts: AmiOptions): AmiClient {
     action(fields, timeoutMs = 3000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`AMI ${opts.host}:${opts.port} did not answer ${fields.Action ?? ''} within ${timeoutMs} ms`)),
+          () =>
+            reject(
+              new Error(
+                `AMI ${opts.host}:${opts.port} did not answer ${fields.Action ?? ''} within ${timeoutMs} ms`,
+              ),
+            ),
           timeoutMs,
         );
         ami.action(fields, (err, res) => {

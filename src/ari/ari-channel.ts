@@ -19,7 +19,10 @@ export function createAriChannel(client: Client, channelId: string, timeoutMs = 
       return await Promise.race([
         op(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`ARI ${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`ARI ${what} did not answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
         }),
       ]);
     } catch (err) {
@@ -49,7 +52,12 @@ export function createAriChannel(client: Client, channelId: string, timeoutMs = 
       call('set variable', () => client.channels.setChannelVar({ channelId, variable, value })),
     continueInDialplan: (t: DialplanTarget) =>
       call('continue', () =>
-        client.channels.continueInDialplan({ channelId, context: t.context, extension: t.exten, priority: t.priority }),
+        client.channels.continueInDialplan({
+          channelId,
+          context: t.context,
+          extension: t.exten,
+          priority: t.priority,
+        }),
       ),
     hangup: () => call('hangup', () => client.channels.hangup({ channelId })),
   };

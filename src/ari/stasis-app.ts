@@ -1,4 +1,11 @@
-import type { Client, Channel, ChannelDtmfReceived, Playback, PlaybackFinished, StasisStart } from 'ari-client';
+import type {
+  Client,
+  Channel,
+  ChannelDtmfReceived,
+  Playback,
+  PlaybackFinished,
+  StasisStart,
+} from 'ari-client';
 import type { ChannelControl, ChannelEvent } from '../call/channel-control';
 import { createAriChannel } from './ari-channel';
 
@@ -21,7 +28,10 @@ export interface StasisAppOptions {
   app: string;
   /** Starts a call; returns its event sink. Called once per channel. */
   startCall(entry: StasisEntry, channel: ChannelControl): CallHandler;
-  log: { info(m: string, meta?: Record<string, unknown>): void; warn(m: string, meta?: Record<string, unknown>): void };
+  log: {
+    info(m: string, meta?: Record<string, unknown>): void;
+    warn(m: string, meta?: Record<string, unknown>): void;
+  };
 }
 
 /**
@@ -69,7 +79,9 @@ export function attachStasisApp(opts: StasisAppOptions): { active(): number } {
   client.on('PlaybackFinished', (_event: PlaybackFinished, playback: Playback) => {
     const target = playback.target_uri ?? '';
     if (!target.startsWith('channel:')) return;
-    calls.get(target.slice('channel:'.length))?.handle({ type: 'playback-finished', playbackId: playback.id });
+    calls
+      .get(target.slice('channel:'.length))
+      ?.handle({ type: 'playback-finished', playbackId: playback.id });
   });
 
   const gone = (channelId: string) => {

@@ -24,9 +24,7 @@ export interface ChannelControl {
 
 /** Events the adapter feeds into a session, in the order the channel produced them. */
 export type ChannelEvent =
-  | { type: 'dtmf'; digit: string }
-  | { type: 'playback-finished'; playbackId: string }
-  | { type: 'hangup' };
+  { type: 'dtmf'; digit: string } | { type: 'playback-finished'; playbackId: string } | { type: 'hangup' };
 
 export class CallGoneError extends Error {
   constructor(message = 'caller hung up') {

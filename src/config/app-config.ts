@@ -6,7 +6,8 @@ import { z } from 'zod';
  * problem in one message instead of fixing them one restart at a time. Call-flow settings that
  * ops change day to day (destinations, code length, ...) live in Postgres, not here.
  */
-const url = (what: string) => z.string({ error: `${what} is required` }).url({ error: `${what} must be a URL` });
+const url = (what: string) =>
+  z.string({ error: `${what} is required` }).url({ error: `${what} must be a URL` });
 const port = (what: string) =>
   z.coerce
     .number({ error: `${what} must be a port number` })
@@ -20,7 +21,10 @@ export const appConfigSchema = z.object({
   ARI_USER: z.string().min(1, { error: 'ARI_USER is required' }),
   ARI_PASSWORD: z.string().min(1, { error: 'ARI_PASSWORD is required' }),
   /** Stasis application name; the dialplan's Stasis() must use the same. */
-  ARI_APP: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'ARI_APP may hold letters, digits, - and _' }).default('pinverify'),
+  ARI_APP: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, { error: 'ARI_APP may hold letters, digits, - and _' })
+    .default('pinverify'),
   AMI_HOST: z.string().default('127.0.0.1'),
   AMI_PORT: port('AMI_PORT').default(5038),
   AMI_USER: z.string().min(1, { error: 'AMI_USER is required' }),
@@ -29,7 +33,9 @@ export const appConfigSchema = z.object({
     .string({ error: 'DATABASE_URL is required' })
     .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// URL' }),
   /** HMAC key for one-time codes. Changing it invalidates codes in flight, nothing else. */
-  PINVERIFY_CODE_SECRET: z.string().min(16, { error: 'PINVERIFY_CODE_SECRET must be at least 16 characters' }),
+  PINVERIFY_CODE_SECRET: z
+    .string()
+    .min(16, { error: 'PINVERIFY_CODE_SECRET must be at least 16 characters' }),
   SMTP_HOST: z.string().min(1, { error: 'SMTP_HOST is required' }),
   SMTP_PORT: port('SMTP_PORT').default(587),
   SMTP_SECURE: z
@@ -39,12 +45,18 @@ export const appConfigSchema = z.object({
   SMTP_USER: z.string().optional(),
   SMTP_PASSWORD: z.string().optional(),
   SMTP_FROM: z.string().min(3, { error: 'SMTP_FROM is required (the sender address)' }),
-  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, { error: 'TWILIO_ACCOUNT_SID must look like AC + 32 hex digits' }),
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-fA-F]{32}$/, { error: 'TWILIO_ACCOUNT_SID must look like AC + 32 hex digits' }),
   TWILIO_AUTH_TOKEN: z.string().min(1, { error: 'TWILIO_AUTH_TOKEN is required' }),
-  TWILIO_FROM: z.string().regex(/^\+[1-9][0-9]{6,14}$/, { error: 'TWILIO_FROM must be an E.164 number like +12025550100' }),
+  TWILIO_FROM: z
+    .string()
+    .regex(/^\+[1-9][0-9]{6,14}$/, { error: 'TWILIO_FROM must be an E.164 number like +12025550100' }),
   /** Only for the lab's Twilio-API sink; unset in production. */
   TWILIO_API_BASE_URL: url('TWILIO_API_BASE_URL').optional(),
-  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], { error: 'LOG_LEVEL must be error, warn, info or debug' }).default('info'),
+  LOG_LEVEL: z
+    .enum(['error', 'warn', 'info', 'debug'], { error: 'LOG_LEVEL must be error, warn, info or debug' })
+    .default('info'),
   /** A JSON log file in addition to stdout (the lab sets .lab/app.log through stdout redirection). */
   LOG_FILE: z.string().optional(),
 });

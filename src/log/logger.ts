@@ -18,7 +18,11 @@ export function createLogger(opts: { level: string; file?: string; silent?: bool
   if (opts.file) transports.push(new winston.transports.File({ filename: opts.file }));
   const w = winston.createLogger({
     level: opts.level,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors(), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format.errors(),
+      winston.format.json(),
+    ),
     defaultMeta: { service: 'pinverify' },
     transports,
   });

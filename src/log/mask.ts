@@ -6,7 +6,10 @@ export function maskPhone(phone: string | null | undefined): string {
   if (!phone) return '';
   const digits = phone.replace(/[^0-9+]/g, '');
   if (digits.length <= 4) return '*'.repeat(digits.length);
-  return `${'*'.repeat(digits.length - 4)}${digits.slice(-4)}`.replace(/^\*/, digits.startsWith('+') ? '+' : '*');
+  return `${'*'.repeat(digits.length - 4)}${digits.slice(-4)}`.replace(
+    /^\*/,
+    digits.startsWith('+') ? '+' : '*',
+  );
 }
 
 export function maskEmail(email: string | null | undefined): string {

@@ -10,7 +10,10 @@ declare module 'asterisk-manager' {
     keepConnected(): void;
     isConnected(): boolean;
     disconnect(cb?: () => void): void;
-    action(action: Record<string, string | number | undefined>, cb?: (err: AmiResponse | undefined, res: AmiResponse) => void): string;
+    action(
+      action: Record<string, string | number | undefined>,
+      cb?: (err: AmiResponse | undefined, res: AmiResponse) => void,
+    ): string;
   }
   function createManager(port: number, host: string, user: string, secret: string, events: boolean): Manager;
   export = createManager;

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import ari from 'ari-client';
+import { createAmiClient } from './ami/ami-client';
+import { createAmiResultPublisher } from './ami/ami-result-publisher';
+import { attachStasisApp } from './ari/stasis-app';
+import { CallSession } from './call/call-session';
+import { systemClock } from './call/clock';
+import { ConfigError, loadAppConfig, type AppConfig } from './config/app-config';
+import { createVerificationFlow } from './flow/verification-flow';
+import { createLogger, type Logger } from './log/logger';
+import { maskPhone } from './log/mask';
+import { createCodeDelivery } from './senders/code-delivery';
+import { createEmailTransport } from './senders/email-transport';
+import { createSmsTransport } from './senders/sms-transport';
+import { createPool, describeDbError } from './store/db';
+import { migrate } from './store/migrate';
+import { PgAuditTrail } from './store/pg-audit-trail';
+import { PgCodeStore } from './store/pg-code-store';
+import { PgConfigStore, startConfigListener } from './store/pg-config-store';
+import { PgContactDirectory } from './store/pg-contact-directory';
+
+/**
+ * The composition root: the only place that knows every adapter. It reads the configuration
+ * (every problem reported at once), wires Postgres, the senders, AMI and ARI into the flow, and
+ * keeps running through ARI reconnects. A failure inside one call never reaches here: the flow
+ * catches and routes it.
+ */
+async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> {
+  const pool = createPool(cfg.DATABASE_URL, { logger: log });
+  try {
+    const m = await migrate(pool, { logger: log });
+    log.info('database ready', { schema: m.current, applied: m.applied });
+  } catch (err) {
+    // The app still starts: calls get the technical-problem path until the database is back.
+    log.error('database not ready at start', { problem: describeDbError(err, cfg.DATABASE_URL) });
+  }
+
+  const configStore = new PgConfigStore(pool, { logger: log });
+  const listener = startConfigListener(pool, configStore, { logger: log });
+  const audit = new PgAuditTrail(pool, { logger: log });
+
+  const delivery = createCodeDelivery({
+    templates: configStore,
+    email: createEmailTransport({
+      host: cfg.SMTP_HOST,
+      port: cfg.SMTP_PORT,
+      secure: cfg.SMTP_SECURE,
+      user: cfg.SMTP_USER,
+      pass: cfg.SMTP_PASSWORD,
+      from: cfg.SMTP_FROM,
+    }),
+    sms: createSmsTransport({
+      accountSid: cfg.TWILIO_ACCOUNT_SID,
+      authToken: cfg.TWILIO_AUTH_TOKEN,
+      from: cfg.TWILIO_FROM,
+      apiBaseUrl: cfg.TWILIO_API_BASE_URL,
+    }),
+  });
+
+  const ami = createAmiClient({
+    host: cfg.AMI_HOST,
+    port: cfg.AMI_PORT,
+    user: cfg.AMI_USER,
+    secret: cfg.AMI_SECRET,
+    onError: (err) => log.warn('AMI connection problem', { problem: err.message }),
+  });
+
+  const flow = createVerificationFlow({
+    config: configStore,
+    contacts: new PgContactDirectory(pool),
+    codes: new PgCodeStore(pool),
+    delivery,
+    audit,
+    publisher: createAmiResultPublisher(ami),
+    clock: systemClock,
+    secret: cfg.PINVERIFY_CODE_SECRET,
+    log,
+  });
+
+  const client = await ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD);
+  client.on('WebSocketReconnecting', () => log.warn('ARI websocket lost, reconnecting'));
+  client.on('WebSocketMaxRetries', () => {
+    // Without ARI the app can do nothing; exit so the supervisor restarts it. Calls meanwhile
+    // take the dialplan's "app unavailable" path.
+    log.error('ARI unreachable after retries; exiting');
+    process.exit(1);
+  });
+
+  const app = attachStasisApp({
+    client,
+    app: cfg.ARI_APP,
+    log,
+    startCall(entry, channel) {
+      const callId = randomUUID();
+      const callLog = log.child({ callId, channelId: entry.channelId });
+      callLog.info('call entered', {
+        caller: maskPhone(entry.callerId),
+        context: entry.context,
+        args: entry.args,
+      });
+      const session = new CallSession(channel, systemClock, { log: callLog });
+      flow
+        .run(session, { ...entry, callId })
+        .then((o) => callLog.info('call done', { ...o }))
+        .catch((err: unknown) => callLog.error('flow crashed', { problem: String(err) }));
+      return session;
+    },
+  });
+  await client.start(cfg.ARI_APP);
+  log.info('pinverify ready', { app: cfg.ARI_APP, ari: cfg.ARI_URL });
+
+  return async () => {
+    log.info('shutting down', { activeCalls: app.active() });
+    client.stop();
+    ami.close();
+    await listener.close();
+    await audit.flush().catch(() => undefined);
+    audit.stop();
+    await pool.end();
+  };
+}
+
+function main(): void {
+  let cfg: AppConfig;
+  try {
+    cfg = loadAppConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`pinverify: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: cfg.LOG_LEVEL, file: cfg.LOG_FILE });
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection', { problem: String(err) }));
+  start(cfg, log)
+    .then((stop) => {
+      const shutdown = () => {
+        stop()
+          .catch((err: unknown) => log.error('shutdown problem', { problem: String(err) }))
+          .finally(() => process.exit(0));
+      };
+      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', shutdown);
+    })
+    .catch((err: unknown) => {
+      const msg = err instanceof Error ? err.message : String(err);
+      log.error('pinverify could not start', { problem: msg, ari: cfg.ARI_URL });
+      console.error(`pinverify: could not start: ${msg} (ARI at ${cfg.ARI_URL})`);
+      process.exit(1);
+    });
+}
+
+main();

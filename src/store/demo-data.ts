@@ -1,0 +1,107 @@
+/**
+ * Demo data for the lab, end-to-end tests and the README: two routes, a context without a
+ * route, and one contact per interesting lookup case. Numbers are in the US 202-555-01xx
+ * fictional range. Loading is idempotent: demo routes are upserted and demo contacts replaced;
+ * nothing else is touched.
+ */
+import type { Pool } from 'pg';
+import type { NewContact } from './pg-contact-admin';
+
+/** Caller IDs to dial from in the lab, by the case they exercise. */
+export const DEMO_NUMBERS = Object.freeze({
+  /** Alice Example: email and SMS, so the caller is offered the choice. */
+  emailAndSms: '+12025550101',
+  /** Bob Email: email only. */
+  emailOnly: '+12025550102',
+  /** Carol Sms: SMS only. */
+  smsOnly: '+12025550103',
+  /** Dan Shared and Erin Shared: two contacts, so the flow reports multi_match. */
+  shared: '+12025550104',
+  /** Nobody: no_match. */
+  unknown: '+12025550199',
+});
+
+export const DEMO_ROUTES = Object.freeze({
+  support: Object.freeze({
+    title: 'Support PIN verification',
+    previousHop: 'pinverify-support-autopin',
+    successDestination: '2001',
+    failedDestination: '2901',
+  }),
+  accounting: Object.freeze({
+    title: 'Accounting PIN verification',
+    previousHop: 'pinverify-accounting-autopin',
+    successDestination: '2002',
+    failedDestination: '2902',
+  }),
+});
+
+/** A previous hop that deliberately has no route: calls from it use the default destinations. */
+export const DEMO_NO_ROUTE_HOP = 'pinverify-noroute-autopin';
+
+export const DEMO_CONTACTS: readonly Readonly<NewContact>[] = Object.freeze([
+  {
+    name: 'Alice Example',
+    email: 'alice@example.com',
+    mobile: DEMO_NUMBERS.emailAndSms,
+    phones: [DEMO_NUMBERS.emailAndSms],
+  },
+  { name: 'Bob Email', email: 'bob@example.com', mobile: null, phones: [DEMO_NUMBERS.emailOnly] },
+  { name: 'Carol Sms', email: null, mobile: DEMO_NUMBERS.smsOnly, phones: [DEMO_NUMBERS.smsOnly] },
+  { name: 'Dan Shared', email: 'dan@example.com', mobile: null, phones: [DEMO_NUMBERS.shared] },
+  { name: 'Erin Shared', email: 'erin@example.com', mobile: null, phones: [DEMO_NUMBERS.shared] },
+]);
+
+/** Serialises concurrent loads (two lab scripts), which would otherwise both insert contacts. */
+const DEMO_LOCK_KEY = '7486172302';
+
+export async function loadDemoData(pool: Pool): Promise<{ routes: number; contacts: number }> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [DEMO_LOCK_KEY]);
+
+    const routes = Object.values(DEMO_ROUTES);
+    for (const r of routes) {
+      await client.query(
+        `INSERT INTO routes (title, previous_hop, success_destination, failed_destination, enabled)
+         VALUES ($1, $2, $3, $4, true)
+         ON CONFLICT (previous_hop) DO UPDATE
+           SET title = EXCLUDED.title,
+               success_destination = EXCLUDED.success_destination,
+               failed_destination = EXCLUDED.failed_destination,
+               enabled = true`,
+        [r.title, r.previousHop, r.successDestination, r.failedDestination],
+      );
+    }
+    await client.query('DELETE FROM routes WHERE previous_hop = $1', [DEMO_NO_ROUTE_HOP]);
+
+    // Demo contacts are recognised by name plus a demo number, so a real contact that happens
+    // to share a name is left alone.
+    await client.query(
+      `DELETE FROM contacts c
+        WHERE c.name = ANY($1::text[])
+          AND EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_id = c.id AND p.e164 = ANY($2::text[]))`,
+      [DEMO_CONTACTS.map((c) => c.name), Object.values(DEMO_NUMBERS)],
+    );
+    for (const c of DEMO_CONTACTS) {
+      const inserted = await client.query<{ id: number }>(
+        'INSERT INTO contacts (name, email, mobile) VALUES ($1, $2, $3) RETURNING id',
+        [c.name, c.email ?? null, c.mobile ?? null],
+      );
+      await client.query('INSERT INTO contact_phones (contact_id, e164) SELECT $1, unnest($2::text[])', [
+        inserted.rows[0]?.id,
+        c.phones,
+      ]);
+    }
+    await client.query('COMMIT');
+    return { routes: routes.length, contacts: DEMO_CONTACTS.length };
+  } catch (err) {
+    broken = true;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

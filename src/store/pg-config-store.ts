@@ -1,0 +1,289 @@
+/**
+ * Settings, routes and templates from Postgres, read on every call and therefore cached.
+ * The cache is dropped as soon as the database announces a change (NOTIFY pinverify_config,
+ * sent by triggers from migration 003) so an edit applies to the next call; the TTL is only a
+ * safety net for a notification lost while the listener was reconnecting.
+ */
+import NodeCache from 'node-cache';
+import { Client, type ClientConfig, Pool } from 'pg';
+import type {
+  ConfigStore,
+  DeliveryChannel,
+  FlowSettings,
+  MessageTemplate,
+  Route,
+  TemplateStore,
+} from '../flow/ports';
+import { DEFAULT_TEMPLATES } from './config-defaults';
+import { errorMessage, silentLogger, type Queryable, type StoreLogger } from './db';
+import { parseSettings, templateProblem } from './settings-schema';
+
+export const CONFIG_CHANNEL = 'pinverify_config';
+
+export interface PgConfigStoreOptions {
+  logger?: StoreLogger;
+  /** Safety-net lifetime of cached config, in seconds. */
+  ttlSeconds?: number;
+}
+
+interface RouteRow {
+  id: number;
+  title: string;
+  previous_hop: string;
+  success_destination: string;
+  failed_destination: string;
+  enabled: boolean;
+}
+
+interface TemplateRow {
+  channel: string;
+  subject: string | null;
+  text: string;
+  html: string | null;
+}
+
+export class PgConfigStore implements ConfigStore, TemplateStore {
+  private readonly cache: NodeCache;
+  private readonly logger: StoreLogger;
+  /** Bumped by invalidate(), so a load that started before a change is not cached after it. */
+  private generation = 0;
+  /** One load per key at a time: a burst of calls after an invalidation makes one query. */
+  private readonly loading = new Map<string, Promise<unknown>>();
+  /** Problems already reported, so a bad value is logged once, not on every reload. */
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly db: Queryable,
+    options: PgConfigStoreOptions = {},
+  ) {
+    this.logger = options.logger ?? silentLogger;
+    // checkperiod 0: expiry is checked on read, no background timer to keep the process alive.
+    // useClones false: values are never handed out directly (see the getters), so no copies here.
+    this.cache = new NodeCache({ stdTTL: options.ttlSeconds ?? 30, checkperiod: 0, useClones: false });
+  }
+
+  async getSettings(): Promise<FlowSettings> {
+    const settings = await this.cached('settings', () => this.loadSettings());
+    return { ...settings };
+  }
+
+  async findRoute(previousHop: string): Promise<Route | null> {
+    const routes = await this.cached('routes', () => this.loadRoutes());
+    const route = routes.get(previousHop);
+    return route?.enabled ? { ...route } : null;
+  }
+
+  async getTemplate(channel: DeliveryChannel): Promise<MessageTemplate> {
+    const templates = await this.cached('templates', () => this.loadTemplates());
+    return { ...(templates.get(channel) ?? DEFAULT_TEMPLATES[channel]) };
+  }
+
+  /** Forgets everything cached; the next read goes to the database. */
+  invalidate(): void {
+    this.generation += 1;
+    this.loading.clear();
+    this.cache.flushAll();
+    // After a change, report the problems that remain once more.
+    this.reported.clear();
+  }
+
+  close(): void {
+    this.cache.close();
+  }
+
+  private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.cache.get<T>(key);
+    if (hit !== undefined) return hit;
+    const pending = this.loading.get(key) as Promise<T> | undefined;
+    if (pending) return pending;
+    const generation = this.generation;
+    const promise = load()
+      .then((value) => {
+        if (generation === this.generation) this.cache.set(key, value);
+        return value;
+      })
+      .finally(() => {
+        if (this.loading.get(key) === promise) this.loading.delete(key);
+      });
+    this.loading.set(key, promise);
+    return promise;
+  }
+
+  private reportOnce(signature: string, msg: string, meta: Record<string, unknown>): void {
+    if (this.reported.has(signature)) return;
+    this.reported.add(signature);
+    this.logger.warn(msg, meta);
+  }
+
+  private async loadSettings(): Promise<FlowSettings> {
+    const { rows } = await this.db.query<{ key: string; value: unknown }>('SELECT key, value FROM settings');
+    return parseSettings(rows, (issue) => {
+      const msg =
+        issue.defaultValue === undefined
+          ? `setting ${issue.key}: ${issue.problem}`
+          : `setting ${issue.key} is ${issue.value === undefined ? 'missing' : 'invalid'}, using default ${JSON.stringify(issue.defaultValue)}`;
+      this.reportOnce(`setting:${issue.key}:${JSON.stringify(issue.value)}`, msg, {
+        key: issue.key,
+        value: issue.value,
+        problem: issue.problem,
+        default: issue.defaultValue,
+      });
+    });
+  }
+
+  private async loadRoutes(): Promise<Map<string, Route>> {
+    const { rows } = await this.db.query<RouteRow>(
+      `SELECT id, title, previous_hop, success_destination, failed_destination, enabled FROM routes`,
+    );
+    return new Map(
+      rows.map((row) => [
+        row.previous_hop,
+        {
+          id: row.id,
+          title: row.title,
+          previousHop: row.previous_hop,
+          successDestination: row.success_destination,
+          failedDestination: row.failed_destination,
+          enabled: row.enabled,
+        },
+      ]),
+    );
+  }
+
+  private async loadTemplates(): Promise<Map<DeliveryChannel, MessageTemplate>> {
+    const { rows } = await this.db.query<TemplateRow>('SELECT channel, subject, text, html FROM templates');
+    const templates = new Map<DeliveryChannel, MessageTemplate>();
+    for (const channel of ['email', 'sms'] as const) {
+      const row = rows.find((r) => r.channel === channel);
+      if (!row) {
+        this.reportOnce(
+          `template:${channel}:missing`,
+          `template ${channel} is missing, using the built-in one`,
+          {
+            channel,
+          },
+        );
+        continue;
+      }
+      const template: MessageTemplate = { channel, subject: row.subject, text: row.text, html: row.html };
+      const problem = templateProblem(template);
+      if (problem) {
+        this.reportOnce(
+          `template:${channel}:${JSON.stringify(row)}`,
+          `template ${channel} is invalid (${problem}), using the built-in one`,
+          { channel, problem },
+        );
+        continue;
+      }
+      templates.set(channel, template);
+    }
+    return templates;
+  }
+}
+
+export interface ConfigListenerOptions {
+  logger?: StoreLogger;
+  /** First reconnect delay; doubles on each failure up to maxReconnectDelayMs. */
+  reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+}
+
+export interface ConfigListener {
+  /** Resolves once LISTEN is active for the first time. */
+  readonly ready: Promise<void>;
+  isListening(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Keeps one dedicated connection (LISTEN does not mix with a pool, whose connections come and
+ * go) listening on pinverify_config and calls store.invalidate() on every notification.
+ * Reconnects with backoff when the connection drops, and invalidates again once back, since
+ * changes made meanwhile were not announced to it.
+ */
+export function startConfigListener(
+  source: Pool | string | ClientConfig,
+  store: { invalidate(): void },
+  options: ConfigListenerOptions = {},
+): ConfigListener {
+  const logger = options.logger ?? silentLogger;
+  const initialDelay = options.reconnectDelayMs ?? 1000;
+  const maxDelay = options.maxReconnectDelayMs ?? 30_000;
+  const base: ClientConfig =
+    source instanceof Pool
+      ? { ...source.options }
+      : typeof source === 'string'
+        ? { connectionString: source }
+        : source;
+  // The listener is idle most of the time: TCP keepalive is what notices a dead server.
+  const config: ClientConfig = { ...base, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
+
+  let client: Client | null = null;
+  let listening = false;
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+  let delay = initialDelay;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+
+  const lost = (c: Client, err: unknown): void => {
+    if (client !== c) return; // already handled (error followed by end, or closed by us)
+    client = null;
+    listening = false;
+    c.end().catch(() => undefined);
+    if (closed) return;
+    logger.warn('config listener lost its database connection, reconnecting', {
+      error: errorMessage(err),
+      retryInMs: delay,
+    });
+    // Whatever is cached may already be stale; the TTL alone would take longer.
+    store.invalidate();
+    timer = setTimeout(() => {
+      timer = null;
+      void connect();
+    }, delay);
+    timer.unref();
+    delay = Math.min(delay * 2, maxDelay);
+  };
+
+  const connect = async (): Promise<void> => {
+    if (closed) return;
+    const c = new Client(config);
+    client = c;
+    // Registered first and kept: an 'error' event without a listener would crash the process.
+    c.on('error', (err) => lost(c, err));
+    c.on('end', () => lost(c, new Error('connection ended')));
+    c.on('notification', (msg) => {
+      if (msg.channel === CONFIG_CHANNEL) store.invalidate();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CONFIG_CHANNEL}`);
+      if (client !== c) return;
+      listening = true;
+      delay = initialDelay;
+      store.invalidate();
+      markReady();
+    } catch (err) {
+      lost(c, err);
+    }
+  };
+
+  void connect();
+
+  return {
+    ready,
+    isListening: () => listening,
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      const c = client;
+      client = null;
+      listening = false;
+      if (c) await c.end().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Validation of configuration read from the database. Settings are edited by hand (SQL, CLI),
+ * so each value is checked on its own: an out-of-range value is reported with its key and
+ * replaced by the default, and the other settings still apply.
+ */
+import { isSupportedCountry } from 'libphonenumber-js';
+import { z } from 'zod';
+import type { FlowSettings, MessageTemplate } from '../flow/ports';
+import { DEFAULT_SETTINGS } from './config-defaults';
+
+/** "exten", "exten@context" or "exten@context:priority", as routes.*_destination in SQL. */
+export const DESTINATION_PATTERN = /^[^@:\s]+(@[^@:\s]+(:[0-9]+)?)?$/;
+
+const destination = z
+  .string()
+  .regex(DESTINATION_PATTERN, 'expected exten, exten@context or exten@context:priority');
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const SETTING_SCHEMAS: { readonly [K in keyof FlowSettings]: z.ZodType<FlowSettings[K]> } = {
+  defaultSuccessDestination: destination,
+  defaultFailedDestination: destination,
+  // Asterisk context names are at most 79 characters and cannot contain @ or :.
+  defaultContext: z.string().regex(/^[^@:\s]{1,79}$/, 'expected an Asterisk context name'),
+  // Fewer than 4 digits is guessable within the tries allowed; more than 10 is hard to type.
+  codeLength: int(4, 10),
+  // Long enough to read an email, short enough that a leaked code soon becomes useless.
+  codeValiditySeconds: int(30, 600),
+  maxTriesPerCode: int(1, 10),
+  maxSendsPerCall: int(1, 10),
+  maxMenuPrompts: int(1, 10),
+  menuTimeoutMs: int(1000, 60_000),
+  firstDigitTimeoutMs: int(1000, 60_000),
+  interDigitTimeoutMs: int(1000, 30_000),
+  // Must stay well below how long a caller will wait in silence.
+  sendTimeoutMs: int(1000, 60_000),
+  defaultCountry: z
+    .string()
+    .refine((c) => isSupportedCountry(c), 'expected an ISO 3166 alpha-2 country code'),
+  companyName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .refine((s) => !/[{}]/.test(s), 'braces would be read as template placeholders'),
+};
+
+const SETTING_KEYS = Object.keys(SETTING_SCHEMAS) as (keyof FlowSettings)[];
+
+export interface SettingIssue {
+  key: string;
+  /** The stored value, or undefined when the row is missing. */
+  value: unknown;
+  problem: string;
+  /** The default used instead; undefined for an unknown key (ignored). */
+  defaultValue: unknown;
+}
+
+/** Builds FlowSettings from rows of the settings table, reporting each value it could not use. */
+export function parseSettings(
+  rows: readonly { key: string; value: unknown }[],
+  report: (issue: SettingIssue) => void,
+): FlowSettings {
+  const stored = new Map(rows.map((row) => [row.key, row.value]));
+  const settings: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    const defaultValue = DEFAULT_SETTINGS[key];
+    if (!stored.has(key)) {
+      report({ key, value: undefined, problem: 'missing', defaultValue });
+      settings[key] = defaultValue;
+      continue;
+    }
+    const value = stored.get(key);
+    const parsed = SETTING_SCHEMAS[key].safeParse(value);
+    if (parsed.success) {
+      settings[key] = parsed.data;
+    } else {
+      report({ key, value, problem: parsed.error.issues.map((i) => i.message).join('; '), defaultValue });
+      settings[key] = defaultValue;
+    }
+  }
+  for (const key of stored.keys()) {
+    // Most likely a typo of a real key, which would otherwise silently have no effect.
+    if (!(key in SETTING_SCHEMAS)) {
+      report({ key, value: stored.get(key), problem: 'unknown setting, ignored', defaultValue: undefined });
+    }
+  }
+  return settings as unknown as FlowSettings;
+}
+
+/** Why a stored template cannot be used, or null when it is fine. */
+export function templateProblem(template: MessageTemplate): string | null {
+  if (!template.text.includes('{code}')) return 'text has no {code} placeholder';
+  if (template.channel === 'email') {
+    if (!template.subject?.trim()) return 'email template has no subject';
+    if (template.html !== null && !template.html.includes('{code}')) return 'html has no {code} placeholder';
+  }
+  return null;
+}

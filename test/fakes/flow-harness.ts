@@ -1,0 +1,280 @@
+/**
+ * Drives the verification flow over the real CallSession, a FakeChannel, in-memory ports and a
+ * FakeClock, from a script of caller actions:
+ *
+ *   const h = createFlowHarness({ contacts: [alice] });
+ *   const call = await h.run([on('choose-method').press('1'), on('enter-code').press(code())]);
+ *
+ * Each step waits for the next playback containing its prompt and acts on it (press keys, hang
+ * up...). Playbacks no step is waiting for play to the end; when nothing else can happen, the
+ * clock jumps to the next timer (a gather timeout, a deadline). So a script lists only what the
+ * caller does, and silence is simply the absence of a step.
+ *
+ * After every run the harness checks that no code and no full phone number or email address
+ * reached the log or the audit trail.
+ */
+import { CallSession } from '../../src/call/call-session';
+import type { AuditKind, CallOutcome, Contact, FlowSettings, Route } from '../../src/flow/ports';
+import { promptMedia, type PromptName } from '../../src/flow/prompts';
+import { createVerificationFlow, type CallEntry } from '../../src/flow/verification-flow';
+import { FakeAuditTrail } from './fake-audit-trail';
+import { FakeChannel, type FakePlayback } from './fake-channel';
+import { FakeClock } from './fake-clock';
+import { FakeCodeDelivery } from './fake-code-delivery';
+import { FakeCodeStore } from './fake-code-store';
+import { FakeConfigStore } from './fake-config-store';
+import { FakeContactDirectory, type DirectoryEntry } from './fake-contact-directory';
+import { FakeFlowLogger } from './fake-flow-logger';
+import { FakeResultPublisher } from './fake-result-publisher';
+import { flushPromises } from './flush-promises';
+
+/** What a script step can do to the call. */
+export interface Caller {
+  press(digits: string): void;
+  /** Asterisk finishes the current playback. */
+  finishPrompt(): void;
+  hangup(): void;
+  /** The code in the latest message sent. */
+  lastCode(): string;
+  advance(ms: number): Promise<void>;
+}
+
+export interface CallerStep {
+  prompt: PromptName;
+  act(caller: Caller): void | Promise<void>;
+}
+
+type Digits = string | ((caller: Caller) => string);
+
+function digitsOf(digits: Digits, caller: Caller): string {
+  return typeof digits === 'string' ? digits : digits(caller);
+}
+
+/** Builds the step for the next playback that contains `prompt`. */
+export function on(prompt: PromptName) {
+  return {
+    /** Presses keys while the prompt plays (barge-in). */
+    press: (digits: Digits): CallerStep => ({ prompt, act: (c) => c.press(digitsOf(digits, c)) }),
+    /** Lets the prompt finish, then presses keys. */
+    pressAfter: (digits: Digits): CallerStep => ({
+      prompt,
+      act: (c) => {
+        c.finishPrompt();
+        c.press(digitsOf(digits, c));
+      },
+    }),
+    hangup: (): CallerStep => ({ prompt, act: (c) => c.hangup() }),
+    /** Presses keys, then hangs up before the flow can react. */
+    pressThenHangup: (digits: Digits): CallerStep => ({
+      prompt,
+      act: (c) => {
+        c.press(digitsOf(digits, c));
+        c.hangup();
+      },
+    }),
+    do: (act: (caller: Caller) => void | Promise<void>): CallerStep => ({ prompt, act }),
+  };
+}
+
+/** The code the caller received, followed by `suffix` ('#' by default). */
+export function code(suffix = '#'): (caller: Caller) => string {
+  return (caller) => `${caller.lastCode()}${suffix}`;
+}
+
+export const CALLER = '+12025550123';
+
+export const ALICE: Contact = {
+  id: 7,
+  name: 'Alice Example',
+  email: 'alice@example.com',
+  mobile: '+12025550188',
+};
+export const ALICE_ENTRY: DirectoryEntry = { contact: ALICE, phones: [CALLER] };
+
+export const SUPPORT_ROUTE: Route = {
+  id: 1,
+  title: 'Support',
+  previousHop: 'pinverify-support-autopin',
+  successDestination: '2001',
+  failedDestination: '2901@pinverify-destinations:1',
+  enabled: true,
+};
+
+/** Settings tests mostly use: the built-in defaults with round numbers. */
+export const TEST_SETTINGS: Partial<FlowSettings> = {
+  codeLength: 6,
+  codeValiditySeconds: 300,
+  maxTriesPerCode: 3,
+  maxSendsPerCall: 3,
+  maxMenuPrompts: 3,
+  menuTimeoutMs: 5000,
+  firstDigitTimeoutMs: 10000,
+  interDigitTimeoutMs: 5000,
+  sendTimeoutMs: 8000,
+};
+
+export interface HarnessOptions {
+  settings?: Partial<FlowSettings>;
+  routes?: Route[];
+  contacts?: DirectoryEntry[];
+  entry?: Partial<CallEntry>;
+  dependencyTimeoutMs?: number;
+}
+
+export interface FinishedCall {
+  outcome: CallOutcome;
+  /** Prompt names of each playback, in order. */
+  playbacks: PromptName[][];
+  /** Every prompt name played, flattened. */
+  prompts: PromptName[];
+  audit: AuditKind[];
+  variables: Record<string, string>;
+}
+
+const CODES = ['482913', '735104', '661027', '290386', '518843'];
+const SECRET = 'test-secret';
+
+export function createFlowHarness(options: HarnessOptions = {}) {
+  const clock = new FakeClock();
+  const channel = new FakeChannel('chan-1');
+  const session = new CallSession(channel, clock);
+  channel.connect((event) => session.handle(event));
+  const config = new FakeConfigStore(
+    { ...TEST_SETTINGS, ...options.settings },
+    options.routes ?? [SUPPORT_ROUTE],
+  );
+  const contacts = new FakeContactDirectory(options.contacts ?? [ALICE_ENTRY]);
+  const codes = new FakeCodeStore();
+  const delivery = new FakeCodeDelivery();
+  const audit = new FakeAuditTrail();
+  const publisher = new FakeResultPublisher();
+  const log = new FakeFlowLogger();
+  const generated: string[] = [];
+  const entry: CallEntry = {
+    callId: 'call-1',
+    channelId: 'chan-1',
+    callerId: CALLER,
+    context: SUPPORT_ROUTE.previousHop,
+    args: {},
+    ...options.entry,
+  };
+  const flow = createVerificationFlow({
+    config,
+    contacts,
+    codes,
+    delivery,
+    audit,
+    publisher,
+    clock,
+    secret: SECRET,
+    log,
+    dependencyTimeoutMs: options.dependencyTimeoutMs,
+    generateCode: (length) => {
+      const next = CODES[generated.length % CODES.length] ?? '';
+      const code = next.padEnd(length, '7').slice(0, length);
+      generated.push(code);
+      return code;
+    },
+  });
+
+  const caller: Caller = {
+    press: (digits) => channel.press(digits),
+    finishPrompt: () => channel.finishPlayback(),
+    hangup: () => channel.hangupCaller(),
+    lastCode: () => delivery.lastCode(),
+    advance: (ms) => clock.advance(ms),
+  };
+
+  function promptNames(playback: FakePlayback): PromptName[] {
+    return playback.media.map((m) => m.replace(/^sound:pinverify\//, '') as PromptName);
+  }
+
+  function assertNothingLeaked(): void {
+    const written = JSON.stringify([log.entries, audit.events, audit.opened, publisher.published]);
+    const secrets = [
+      ...generated,
+      CALLER,
+      CALLER.slice(2),
+      ...contacts.entries.flatMap((e) => [e.contact.email, e.contact.mobile]),
+    ];
+    for (const secret of secrets) {
+      if (secret && written.includes(secret))
+        throw new Error(`"${secret}" leaked into the log or audit trail`);
+    }
+  }
+
+  async function run(script: CallerStep[] = []): Promise<FinishedCall> {
+    const steps = [...script];
+    const result: { outcome?: CallOutcome } = {};
+    const running = flow.run(session, entry).then((o) => {
+      result.outcome = o;
+    });
+    const acted = new Set<FakePlayback>();
+    for (let turn = 0; ; turn++) {
+      if (turn > 2000) throw new Error('flow harness: the call never ended');
+      await flushPromises();
+      if (result.outcome !== undefined) break;
+      const fresh = channel.playbacks.find((p) => !p.seen);
+      if (fresh) {
+        fresh.seen = true;
+        const step = steps[0];
+        if (step && fresh.media.includes(promptMedia(step.prompt))) {
+          steps.shift();
+          acted.add(fresh);
+          await step.act(caller);
+        } else if (!channel.gone) {
+          channel.finishPlayback(fresh.id);
+        }
+        continue;
+      }
+      // A step pressed keys a plain play ignores: that playback still has to end.
+      const lingering = [...acted].find((p) => p.state === 'playing');
+      if (lingering && !channel.gone) {
+        channel.finishPlayback(lingering.id);
+        continue;
+      }
+      if (clock.pendingTimers > 0) {
+        await clock.advanceToNextTimer();
+        continue;
+      }
+      throw new Error(
+        `flow harness: stuck (no playback, no timer) after ${JSON.stringify(channel.playbacks.map(promptNames))}`,
+      );
+    }
+    await running;
+    const outcome = result.outcome;
+    if (!outcome) throw new Error('flow harness: no outcome');
+    if (steps.length > 0) {
+      throw new Error(
+        `flow harness: the call ended before steps for ${steps.map((s) => s.prompt).join(', ')}`,
+      );
+    }
+    assertNothingLeaked();
+    const playbacks = channel.playbacks.map(promptNames);
+    return {
+      outcome,
+      playbacks,
+      prompts: playbacks.flat(),
+      audit: audit.kinds(),
+      variables: channel.variables,
+    };
+  }
+
+  return {
+    clock,
+    channel,
+    session,
+    config,
+    contacts,
+    codes,
+    delivery,
+    audit,
+    publisher,
+    log,
+    entry,
+    generated,
+    run,
+  };
+}
+
+export type FlowHarness = ReturnType<typeof createFlowHarness>;
