@@ -18,6 +18,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lab-env.sh
 source "$REPO/scripts/lab-env.sh"
+# Whether the operator gave a database; the lab only manages its own.
+EXTERNAL_DATABASE_URL="${DATABASE_URL:-}"
 LAB_DIR="${LAB_DIR:-$REPO/.lab}"
 CACHE_DIR="${PINVERIFY_CACHE_DIR:-/var/cache/pinverify}"
 SID_ROOT="${PINVERIFY_ASTERISK_ROOT:-$CACHE_DIR/sid-root}"
@@ -185,7 +187,7 @@ stop_asterisk() {
 pg_cluster() { pg_lsclusters -h 2>/dev/null | sort -k1,1V | tail -n1 | awk '{print $1" "$2" "$4}'; }
 
 start_postgres() {
-  if [ -n "${DATABASE_URL:-}" ]; then
+  if [ -n "$EXTERNAL_DATABASE_URL" ]; then
     say "using DATABASE_URL as given"
     return 0
   fi
@@ -234,9 +236,10 @@ ensure_node_modules() {
 start_node() { # start_node NAME READY-CHECK... (command from $NODE_CMD)
   local name=$1; shift
   stop_pid "$name"
+  # exec: the recorded pid is node's own, and no shell lingers holding the caller's stdout.
   # shellcheck disable=SC2086
-  (cd "$REPO" && setsid node $NODE_CMD >>"$LAB_DIR/$name.log" 2>&1 </dev/null &
-    echo $! >"$LAB_DIR/$name.pid")
+  (cd "$REPO" && exec setsid node $NODE_CMD) >>"$LAB_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$LAB_DIR/$name.pid"
   wait_for 30 "$name" "$@" || die "$name did not come up; see $LAB_DIR/$name.log"
 }
 
@@ -293,7 +296,7 @@ cmd_status() {
   line() { printf '  %-11s %s\n' "$1" "$2"; }
   echo "pinverify lab:"
   if asterisk_running; then line asterisk "up, pid $(cat "$LAB_DIR/asterisk.pid"); SIP udp 127.0.0.1:5060, ARI $ARI_URL, AMI 127.0.0.1:$AMI_PORT"; else line asterisk down; ok=1; fi
-  if [ -n "${DATABASE_URL:-}" ]; then line postgres "DATABASE_URL (external)";
+  if [ -n "$EXTERNAL_DATABASE_URL" ]; then line postgres "DATABASE_URL (external)";
   elif su postgres -c "psql -qAtc 'select 1'" >/dev/null 2>&1; then line postgres "up, $PINVERIFY_LAB_DATABASE_URL" | sed 's/:pinverify@/:***@/'; else line postgres down; ok=1; fi
   if pid_alive "$LAB_DIR/sinks.pid"; then line sinks "up, pid $(cat "$LAB_DIR/sinks.pid"); SMTP 127.0.0.1:$SMTP_SINK_PORT, Twilio API + messages http://127.0.0.1:$TWILIO_SINK_PORT"; else line sinks down; ok=1; fi
   if pid_alive "$LAB_DIR/app.pid"; then line app "up, pid $(cat "$LAB_DIR/app.pid"); Stasis app '$ARI_APP'; log $LAB_DIR/app.log"; else line app down; ok=1; fi
