@@ -1,0 +1,181 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import createManager from 'asterisk-manager';
+import { Pool } from 'pg';
+
+/**
+ * What the end-to-end tests use to reach the lab the way its users do: SIPp calls (the tester
+ * pack's runner), the agent phone (SIPp UAS), AMI as a CRM connector would, the lab's message
+ * sinks over HTTP, and Postgres to read the audit trail. The lab must be up (npm test brings it
+ * up with scripts/lab.sh).
+ */
+export const REPO = path.resolve(__dirname, '../..');
+export const env = {
+  ariUrl: process.env.ARI_URL ?? 'http://127.0.0.1:8088',
+  ariUser: process.env.ARI_USER ?? 'pinverify',
+  ariPassword: process.env.ARI_PASSWORD ?? 'pinverify-lab-ari',
+  ariApp: process.env.ARI_APP ?? 'pinverify',
+  amiUser: process.env.AMI_USER ?? 'pinverify',
+  amiSecret: process.env.AMI_SECRET ?? 'pinverify-lab-ami',
+  sinkUrl: `http://127.0.0.1:${process.env.TWILIO_SINK_PORT ?? '8025'}`,
+  databaseUrl: process.env.DATABASE_URL ?? 'postgres://pinverify:pinverify@127.0.0.1:5432/pinverify',
+};
+
+export interface RunResult {
+  code: number | null;
+  output: string;
+}
+
+export function run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+/** Runs one scenario of the SIPp pack (test/sipp/run.sh). */
+export function runSippScenario(name: string, extra: string[] = []): Promise<RunResult> {
+  return run('bash', ['test/sipp/run.sh', name, ...extra], 170_000);
+}
+
+/** The agent phone alone: answers one call on 127.0.0.1:5080 and returns the AGENT line. */
+export function startAgent(outDir: string): Promise<{ code: number | null; line: string }> {
+  const log = path.join(outDir, 'agent.log');
+  return run(
+    'sipp',
+    [
+      '-sf',
+      'test/sipp/uas-agent.xml',
+      '-i',
+      '127.0.0.1',
+      '-p',
+      '5080',
+      '-mi',
+      '127.0.0.1',
+      '-mp',
+      '16100',
+      '-m',
+      '1',
+      '-trace_logs',
+      '-log_file',
+      log,
+      '-nostdin',
+      '-timeout',
+      '120',
+    ],
+    130_000,
+  ).then((r) => {
+    let line = '';
+    try {
+      line =
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith('AGENT ')) ?? '';
+    } catch {
+      // no log: the agent was never called
+    }
+    return { code: r.code, line };
+  });
+}
+
+/** Parses "AGENT exten=2001 result=verified ..." into a record. */
+export function parseAgentLine(line: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of line.replace(/^AGENT /, '').split(' ')) {
+    const i = kv.indexOf('=');
+    if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
+}
+
+export interface PinVerifyEvent {
+  result: string;
+  reason: string;
+  method: string;
+  contact: string;
+  route: string;
+  destination: string;
+  uniqueid: string;
+}
+
+/** Listens on AMI like a CRM connector and keeps every PinVerify UserEvent. */
+export function listenAmi(): {
+  events: PinVerifyEvent[];
+  waitFor(pred: (e: PinVerifyEvent) => boolean, ms: number): Promise<PinVerifyEvent>;
+  close(): void;
+} {
+  const ami = createManager(5038, '127.0.0.1', env.amiUser, env.amiSecret, true);
+  const events: PinVerifyEvent[] = [];
+  const waiters: Array<() => void> = [];
+  ami.on('userevent-pinverify', (e: Record<string, string>) => {
+    events.push({
+      result: e.result ?? '',
+      reason: e.reason ?? '',
+      method: e.method ?? '',
+      contact: e.contact ?? '',
+      route: e.route ?? '',
+      destination: e.destination ?? '',
+      uniqueid: e.uniqueid ?? '',
+    });
+    waiters.splice(0).forEach((w) => w());
+  });
+  return {
+    events,
+    waitFor(pred, ms) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no matching PinVerify AMI event')), ms);
+        const check = () => {
+          const hit = events.find(pred);
+          if (hit) {
+            clearTimeout(timer);
+            resolve(hit);
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
+    close: () => ami.disconnect(),
+  };
+}
+
+export function openDb(): Pool {
+  return new Pool({ connectionString: env.databaseUrl, max: 2 });
+}
+
+export interface AuditedCall {
+  call_id: string;
+  channel_id: string;
+  result: string;
+  reason: string;
+  method: string | null;
+  route: string;
+  destination: string;
+  caller_masked: string;
+  kinds: string[];
+}
+
+/** The newest call from a caller (matched on the masked number's last 4 digits) since `since`. */
+export async function latestCall(db: Pool, callerLast4: string, since: Date): Promise<AuditedCall | null> {
+  for (let i = 0; i < 30; i++) {
+    const r = await db.query<AuditedCall>(
+      `SELECT c.call_id, c.channel_id, c.result, c.reason, c.method, c.route, c.destination, c.caller_masked,
+              array(SELECT kind FROM call_events e WHERE e.call_id = c.call_id ORDER BY e.id) AS kinds
+         FROM calls c
+        WHERE c.started_at >= $1 AND c.caller_masked LIKE $2 AND c.ended_at IS NOT NULL
+        ORDER BY c.started_at DESC LIMIT 1`,
+      [since, `%${callerLast4}`],
+    );
+    if (r.rows[0]) return r.rows[0];
+    // The audit record is closed right after the call leaves the app; allow it a moment.
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  return null;
+}

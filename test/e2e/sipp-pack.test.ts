@@ -1,0 +1,138 @@
+import type { Pool } from 'pg';
+import { latestCall, listenAmi, openDb, run, runSippScenario } from './lab-harness';
+
+/**
+ * Real SIP calls from SIPp through the lab Asterisk into the pinverify app and out to the agent
+ * phone. Each case runs one scenario of the tester pack (test/sipp/run.sh), which asserts the
+ * agent's request URI and X-PinVerify-* headers; here we also check the AMI event a CRM
+ * connector would see and the audit trail in Postgres.
+ */
+jest.setTimeout(200_000);
+
+let db: Pool;
+let ami: ReturnType<typeof listenAmi>;
+beforeAll(() => {
+  db = openDb();
+  ami = listenAmi();
+});
+afterAll(async () => {
+  ami.close();
+  await db.end();
+});
+
+const cases: Array<{
+  scenario: string;
+  last4: string;
+  reason: string;
+  destination: string;
+  route: string;
+  kinds: string[];
+}> = [
+  {
+    scenario: 'bail-out',
+    last4: '0101',
+    reason: 'caller_bailed',
+    destination: '2901',
+    route: 'pinverify-support-autopin',
+    kinds: ['lookup', 'outcome'],
+  },
+  {
+    scenario: 'bail-out-info',
+    last4: '0101',
+    reason: 'caller_bailed',
+    destination: '2902',
+    route: 'pinverify-accounting-autopin',
+    kinds: ['outcome'],
+  },
+  {
+    scenario: 'no-match',
+    last4: '0199',
+    reason: 'no_match',
+    destination: '2901',
+    route: 'pinverify-support-autopin',
+    kinds: ['lookup', 'outcome'],
+  },
+  {
+    scenario: 'multi-match',
+    last4: '0104',
+    reason: 'multi_match',
+    destination: '2902',
+    route: 'pinverify-accounting-autopin',
+    kinds: ['lookup', 'outcome'],
+  },
+  {
+    scenario: 'no-route-bail-out',
+    last4: '0101',
+    reason: 'caller_bailed',
+    destination: '2900',
+    route: 'default',
+    kinds: ['route', 'outcome'],
+  },
+  {
+    scenario: 'no-input',
+    last4: '0101',
+    reason: 'no_input',
+    destination: '2901',
+    route: 'pinverify-support-autopin',
+    kinds: ['outcome'],
+  },
+  {
+    scenario: 'wrong-code',
+    last4: '0101',
+    reason: 'max_attempts',
+    destination: '2902',
+    route: 'pinverify-accounting-autopin',
+    kinds: ['code_sent', 'attempt', 'outcome'],
+  },
+];
+
+describe('SIPp pack through the lab PBX', () => {
+  test.each(cases)('$scenario ends at $destination with $reason', async (c) => {
+    const since = new Date();
+    const r = await runSippScenario(c.scenario);
+    expect(r.output).toContain('sipp: PASS');
+    expect(r.code).toBe(0);
+
+    const call = await latestCall(db, c.last4, since);
+    expect(call).not.toBeNull();
+    expect(call?.result).toBe('failed');
+    expect(call?.reason).toBe(c.reason);
+    expect(call?.route).toBe(c.route);
+    expect(call?.destination).toMatch(new RegExp(`^${c.destination}@pinverify-destinations`));
+    for (const k of c.kinds) expect(call?.kinds).toContain(k);
+    // Masked in the audit trail: never the full number.
+    expect(call?.caller_masked).not.toContain('202555');
+
+    const ev = await ami.waitFor((e) => e.uniqueid === call?.channel_id, 5000);
+    expect(ev).toMatchObject({ result: 'failed', reason: c.reason, route: c.route });
+    if (c.scenario === 'wrong-code') {
+      expect(call?.kinds.filter((k) => k === 'attempt')).toHaveLength(3);
+      expect(call?.method).toBe('sms');
+    }
+  });
+
+  test('a caller who hangs up mid-entry is audited as abandoned and no agent is called', async () => {
+    const since = new Date();
+    const r = await runSippScenario('hangup-mid-entry');
+    expect(r.output).toContain('sipp: PASS: no agent was called');
+    const call = await latestCall(db, '0102', since);
+    expect(call).toMatchObject({ result: 'failed', reason: 'abandoned', destination: '' });
+    expect(call?.kinds).toEqual(expect.arrayContaining(['code_sent', 'hangup']));
+    const ev = await ami.waitFor((e) => e.uniqueid === call?.channel_id, 5000);
+    expect(ev.reason).toBe('abandoned');
+  });
+
+  test('with the app stopped, the dialplan sends the caller to the failed destination as unavailable', async () => {
+    const stop = await run('bash', ['scripts/lab.sh', 'app-stop'], 30_000);
+    expect(stop.code).toBe(0);
+    try {
+      const r = await runSippScenario('app-down');
+      expect(r.output).toContain('sipp: PASS');
+      const ev = await ami.waitFor((e) => e.reason === 'unavailable', 5000);
+      expect(ev).toMatchObject({ result: 'failed', destination: '2901', route: 'pinverify-support-autopin' });
+    } finally {
+      const start = await run('bash', ['scripts/lab.sh', 'app-start'], 60_000);
+      expect(start.code).toBe(0);
+    }
+  });
+});

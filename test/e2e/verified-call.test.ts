@@ -1,0 +1,123 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ari, { type Channel, type Client, type StasisStart } from 'ari-client';
+import type { Pool } from 'pg';
+import { createSinkClient, extractCode } from '../../src/lab/sink-client';
+import { env, latestCall, listenAmi, openDb, parseAgentLine, startAgent } from './lab-harness';
+
+/**
+ * The successful path, live: a test caller enters the lab PBX on a Local channel that this test
+ * drives over ARI (its own Stasis app, "pinverify-tester"), chooses email or SMS, reads the code
+ * from the lab's mail or SMS sink while the call is up, keys it in as DTMF, and the agent phone
+ * (SIPp) must be called at the route's success destination with X-PinVerify-Result: verified.
+ */
+jest.setTimeout(120_000);
+
+const TESTER_APP = 'pinverify-tester';
+let client: Client;
+let db: Pool;
+let ami: ReturnType<typeof listenAmi>;
+const sinks = createSinkClient(env.sinkUrl);
+const callerLegs = new Map<string, (ch: Channel) => void>();
+
+beforeAll(async () => {
+  db = openDb();
+  ami = listenAmi();
+  client = await ari.connect(env.ariUrl, env.ariUser, env.ariPassword);
+  client.on('StasisStart', (e: StasisStart, ch: Channel) => {
+    if (e.application === TESTER_APP) callerLegs.get(ch.caller.number)?.(ch);
+  });
+  await client.start(TESTER_APP);
+});
+afterAll(async () => {
+  client.stop();
+  ami.close();
+  await db.end();
+});
+
+async function waitUntil(what: string, pred: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Places a call as `caller` to `service`, returns the caller's leg once the PBX answered. */
+async function placeCall(caller: string, service: string): Promise<Channel> {
+  const answered = new Promise<Channel>((resolve) => callerLegs.set(caller, resolve));
+  await client.channels.originate({
+    endpoint: `Local/${service}@pinverify-lab-inbound`,
+    app: TESTER_APP,
+    callerId: `"e2e" <${caller}>`,
+  });
+  return answered;
+}
+
+async function appHasCall(): Promise<boolean> {
+  const a = await client.applications.get({ applicationName: env.ariApp });
+  return a.channel_ids.length > 0;
+}
+
+const cases = [
+  {
+    channel: 'email',
+    key: '1',
+    caller: '+12025550102',
+    to: 'bob@example.com',
+    service: '7001',
+    exten: '2001',
+    route: 'pinverify-support-autopin',
+  },
+  {
+    channel: 'sms',
+    key: '2',
+    caller: '+12025550103',
+    to: '+12025550103',
+    service: '7002',
+    exten: '2002',
+    route: 'pinverify-accounting-autopin',
+  },
+];
+
+describe('verified by a code entered during the live call', () => {
+  test.each(cases)('by $channel: reaches $exten as verified', async (c) => {
+    const since = new Date();
+    const before = (await sinks.listMessages(c.to)).at(-1)?.id ?? 0;
+    const agent = startAgent(mkdtempSync(path.join(tmpdir(), 'pinverify-e2e-')));
+    await new Promise((r) => setTimeout(r, 300)); // let the agent phone bind its port
+
+    const leg = await placeCall(c.caller, c.service);
+    // Press 1 at the sub-IVR (the menu-option way into the app), then wait until the app has it.
+    await client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
+    await waitUntil('the call to enter the app', appHasCall, 15_000);
+    await client.channels.sendDTMF({ channelId: leg.id, dtmf: c.key });
+
+    const msg = await sinks.waitForMessage(c.to, before, 30_000);
+    const code = extractCode(msg.body);
+    expect(code).toMatch(/^[0-9]{6}$/);
+    expect(msg.body).toMatch(/never ask/i);
+    await client.channels.sendDTMF({ channelId: leg.id, dtmf: `${code ?? ''}#`, between: 150 });
+
+    const seen = await agent;
+    expect(seen.code).toBe(0);
+    expect(parseAgentLine(seen.line)).toMatchObject({
+      exten: c.exten,
+      result: 'verified',
+      reason: 'ok',
+      method: c.channel,
+      route: c.route,
+    });
+
+    const call = await latestCall(db, c.caller.slice(-4), since);
+    expect(call).toMatchObject({ result: 'verified', reason: 'ok', method: c.channel, route: c.route });
+    expect(call?.kinds).toEqual(expect.arrayContaining(['code_sent', 'attempt', 'outcome']));
+    const ev = await ami.waitFor((e) => e.uniqueid === call?.channel_id, 5000);
+    expect(ev).toMatchObject({ result: 'verified', reason: 'ok', method: c.channel });
+
+    // The code is gone with the call: nothing of it is left in the database.
+    const left = await db.query('SELECT 1 FROM call_codes WHERE call_id = $1', [call?.call_id]);
+    expect(left.rowCount).toBe(0);
+  });
+});
