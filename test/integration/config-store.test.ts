@@ -295,7 +295,9 @@ describe('startConfigListener', () => {
     expect(listener.isListening()).toBe(false);
     await waitFor(async () => {
       const { rows } = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'LISTEN pinverify_config'`,
+        // Only this database's: the lab app listens too, on the lab database.
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE query = 'LISTEN pinverify_config' AND datname = current_database()`,
       );
       return rows[0]?.n === 0;
     });
