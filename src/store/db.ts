@@ -3,7 +3,7 @@
  * line, and a database that does not answer within seconds should turn into a clean
  * "unavailable" outcome rather than silence.
  */
-import { Pool, type QueryResult, type QueryResultRow } from 'pg';
+import { Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 
 export const DEFAULT_DATABASE_URL = 'postgres://pinverify:pinverify@127.0.0.1:5432/pinverify';
 
@@ -144,5 +144,26 @@ export async function checkDb(pool: Pool): Promise<DbCheck> {
       latencyMs: Date.now() - started,
       error: describeDbError(err, pool.options.connectionString),
     };
+  }
+}
+
+/**
+ * Runs fn inside BEGIN/COMMIT on one pooled client; rolls back on error. A client that failed
+ * mid-transaction is not trusted back into the pool (release(true) destroys it).
+ */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    broken = true;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release(broken);
   }
 }

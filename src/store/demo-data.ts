@@ -5,6 +5,7 @@
  * nothing else is touched.
  */
 import type { Pool } from 'pg';
+import { withTransaction } from './db';
 import type { NewContact } from './pg-contact-admin';
 
 /** Caller IDs to dial from in the lab, by the case they exercise. */
@@ -56,10 +57,7 @@ export const DEMO_CONTACTS: readonly Readonly<NewContact>[] = Object.freeze([
 const DEMO_LOCK_KEY = '7486172302';
 
 export async function loadDemoData(pool: Pool): Promise<{ routes: number; contacts: number }> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [DEMO_LOCK_KEY]);
 
     const routes = Object.values(DEMO_ROUTES);
@@ -95,13 +93,7 @@ export async function loadDemoData(pool: Pool): Promise<{ routes: number; contac
         c.phones,
       ]);
     }
-    await client.query('COMMIT');
+
     return { routes: routes.length, contacts: DEMO_CONTACTS.length };
-  } catch (err) {
-    broken = true;
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+  });
 }

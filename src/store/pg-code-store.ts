@@ -5,6 +5,7 @@
  * the code.
  */
 import type { Pool } from 'pg';
+import { withTransaction } from './db';
 import type { CodeCheck, CodeStore } from '../flow/ports';
 
 interface CodeRow {
@@ -35,10 +36,7 @@ export class PgCodeStore implements CodeStore {
   }
 
   async check(callId: string, codeHash: string, now: Date): Promise<CodeCheck> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<CodeRow>(
         'SELECT code_hash, expires_at, tries_left, consumed_at FROM call_codes WHERE call_id = $1 FOR UPDATE',
         [callId],
@@ -63,16 +61,9 @@ export class PgCodeStore implements CodeStore {
         );
         result = { kind: 'wrong', triesLeft: updated.rows[0]?.tries_left ?? 0 };
       }
-      await client.query('COMMIT');
+
       return result;
-    } catch (err) {
-      broken = true;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      // A connection that failed mid-transaction is not trusted back into the pool.
-      client.release(broken);
-    }
+    });
   }
 
   async discard(callId: string): Promise<void> {

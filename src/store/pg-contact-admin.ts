@@ -4,6 +4,7 @@
  * they are checked here too so a bad number fails with a clear message, not a constraint name.
  */
 import type { Pool } from 'pg';
+import { withTransaction } from './db';
 import type { Contact } from '../flow/ports';
 
 export const E164_PATTERN = /^\+[1-9][0-9]{6,14}$/;
@@ -38,10 +39,7 @@ export class PgContactAdmin {
         throw new RangeError(`not an E.164 number (like +12025550101): ${number}`);
     }
 
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
       const inserted = await client.query<{ id: number }>(
         'INSERT INTO contacts (name, email, mobile) VALUES ($1, $2, $3) RETURNING id',
         [name, email, mobile],
@@ -54,15 +52,9 @@ export class PgContactAdmin {
           phones,
         ]);
       }
-      await client.query('COMMIT');
+
       return id;
-    } catch (err) {
-      broken = true;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /** Deletes the contact and its phones; false when there was no such contact. Call history keeps the id. */

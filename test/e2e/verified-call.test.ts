@@ -121,3 +121,48 @@ describe('verified by a code entered during the live call', () => {
     expect(left.rowCount).toBe(0);
   });
 });
+
+describe('a failing SMS provider', () => {
+  afterEach(async () => {
+    await sinks.setFaults({ sms: 'ok' });
+  });
+
+  test('is told to the caller, who is offered email instead and is verified by it', async () => {
+    await sinks.setFaults({ sms: 'fail' });
+    const since = new Date();
+    const before = (await sinks.listMessages('alice@example.com')).at(-1)?.id ?? 0;
+    const agent = startAgent(mkdtempSync(path.join(tmpdir(), 'pinverify-e2e-')));
+    await new Promise((r) => setTimeout(r, 300));
+
+    const leg = await placeCall('+12025550101', '7001');
+    await client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
+    await waitUntil('the call to enter the app', appHasCall, 15_000);
+    await client.channels.sendDTMF({ channelId: leg.id, dtmf: '2' });
+    // The Twilio stand-in answers 500; the flow says so and offers the other channel.
+    await waitUntil(
+      'the failed send to be audited',
+      async () =>
+        (
+          await db.query(
+            `SELECT 1 FROM call_events e JOIN calls c USING (call_id)
+              WHERE c.started_at >= $1 AND e.kind = 'send_failed'`,
+            [since],
+          )
+        ).rowCount === 1,
+      20_000,
+    );
+    await client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
+    const msg = await sinks.waitForMessage('alice@example.com', before, 30_000);
+    await client.channels.sendDTMF({
+      channelId: leg.id,
+      dtmf: `${extractCode(msg.body) ?? ''}#`,
+      between: 150,
+    });
+
+    const seen = await agent;
+    expect(parseAgentLine(seen.line)).toMatchObject({ exten: '2001', result: 'verified', method: 'email' });
+    const call = await latestCall(db, '0101', since);
+    expect(call).toMatchObject({ result: 'verified', reason: 'ok', method: 'email' });
+    expect(call?.kinds).toEqual(expect.arrayContaining(['send_failed', 'code_sent']));
+  });
+});
