@@ -282,7 +282,7 @@ cmd_up() {
   cat <<EOF
 
 Place a test call:
-  - SIPp:      npm run sipp -- uac-email-verified  (see test/sipp/README.md for the pack)
+  - SIPp:      npm run sipp -- list, then e.g. npm run sipp -- bail-out  (see test/sipp/README.md)
   - softphone: register user "softphone", password "$LAB_SOFTPHONE_PASSWORD", at 127.0.0.1:5060 (UDP);
                dial 7000 (main IVR), 7001 (Support), 7002 (Accounting), 7003 (no route).
                It calls as demo contact Alice (+12025550101). Agents answer at sip:2xxx@127.0.0.1:5080.
