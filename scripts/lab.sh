@@ -115,8 +115,8 @@ EOF
 secret = $AMI_SECRET
 deny = 0.0.0.0/0.0.0.0
 permit = 127.0.0.1/255.255.255.255
-read = system,call,user,dialplan
-write = system,call,user,originate,dialplan
+read = system,call,user,dialplan,reporting
+write = system,call,user,originate,dialplan,reporting
 EOF
   cat >"$etc/pjsip-softphone-auth.conf" <<EOF
 [softphone]
