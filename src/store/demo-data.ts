@@ -39,6 +39,8 @@ export const DEMO_ROUTES = Object.freeze({
 
 /** A previous hop that deliberately has no route: calls from it use the default destinations. */
 export const DEMO_NO_ROUTE_HOP = 'pinverify-noroute-autopin';
+/** The lab's Sales sub-IVR: README's "Adding a department" walkthrough adds its route. */
+export const DEMO_NEW_DEPARTMENT_HOP = 'pinverify-sales-autopin';
 
 export const DEMO_CONTACTS: readonly Readonly<NewContact>[] = Object.freeze([
   {
@@ -73,7 +75,10 @@ export async function loadDemoData(pool: Pool): Promise<{ routes: number; contac
         [r.title, r.previousHop, r.successDestination, r.failedDestination],
       );
     }
-    await client.query('DELETE FROM routes WHERE previous_hop = $1', [DEMO_NO_ROUTE_HOP]);
+    // Loading the demo data resets the lab: the walkthrough's route is added again by hand.
+    await client.query('DELETE FROM routes WHERE previous_hop = ANY($1::text[])', [
+      [DEMO_NO_ROUTE_HOP, DEMO_NEW_DEPARTMENT_HOP],
+    ]);
 
     // Demo contacts are recognised by name plus a demo number, so a real contact that happens
     // to share a name is left alone.

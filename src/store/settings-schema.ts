@@ -96,3 +96,21 @@ export function templateProblem(template: MessageTemplate): string | null {
   }
   return null;
 }
+
+/** One line per setting, for `pinverify settings show` and the API description. */
+export const SETTING_DOCS: { readonly [K in keyof FlowSettings]: string } = {
+  defaultSuccessDestination: 'where verified callers go when no route matches their previous hop',
+  defaultFailedDestination: 'where unverified callers go when no route matches their previous hop',
+  defaultContext: 'dialplan context of destinations written without @context',
+  codeLength: 'digits in a one-time code (4-10)',
+  codeValiditySeconds: 'how long a code stays valid, in seconds (30-600)',
+  maxTriesPerCode: 'wrong entries allowed per code before the call fails (1-10)',
+  maxSendsPerCall: 'codes sent per call, first send and resends together (1-10)',
+  maxMenuPrompts: 'times the email/SMS menu is played before giving up (1-10)',
+  menuTimeoutMs: 'wait for a menu choice, in ms (1000-60000)',
+  firstDigitTimeoutMs: 'wait for the first digit of the code, in ms (1000-60000)',
+  interDigitTimeoutMs: 'wait between digits of the code, in ms (1000-30000)',
+  sendTimeoutMs: 'deadline for the mail server or SMS provider to accept a code, in ms (1000-60000)',
+  defaultCountry: 'ISO country of caller IDs and numbers written without +country code',
+  companyName: 'company name used in messages ({company})',
+};

@@ -1,0 +1,45 @@
+/**
+ * The CLI's view of the environment: the same variables as the app (README, "Configuration"),
+ * optionally read from an env file (--env-file or PINVERIFY_ENV_FILE; the lab writes
+ * .lab/pinverify.env). Variables already set in the environment win over the file, as with
+ * dotenv. Each command checks only what it needs, so `routes list` works without ARI settings.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { DEFAULT_DATABASE_URL } from '../store/db';
+
+export class CliUsageError extends Error {}
+
+export function loadCliEnv(base: NodeJS.ProcessEnv, envFile?: string): NodeJS.ProcessEnv {
+  const file = envFile ?? base.PINVERIFY_ENV_FILE;
+  if (!file) return { ...base };
+  if (!existsSync(file)) throw new CliUsageError(`env file ${file} does not exist`);
+  let parsed: Record<string, string>;
+  try {
+    parsed = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    throw new CliUsageError(`env file ${file} could not be read: ${(err as Error).message}`);
+  }
+  return { ...parsed, ...base };
+}
+
+export function databaseUrl(env: NodeJS.ProcessEnv): string {
+  return env.DATABASE_URL || DEFAULT_DATABASE_URL;
+}
+
+export interface AmiSettings {
+  host: string;
+  port: number;
+  user: string;
+  secret: string;
+}
+
+/** AMI settings, or the reason there are none (named variables). */
+export function amiSettings(env: NodeJS.ProcessEnv): AmiSettings | string {
+  const missing = ['AMI_USER', 'AMI_SECRET'].filter((k) => !env[k]);
+  if (missing.length > 0) return `${missing.join(' and ')} not set`;
+  const port = Number(env.AMI_PORT ?? 5038);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    return `AMI_PORT ${env.AMI_PORT} is not a port number`;
+  return { host: env.AMI_HOST || '127.0.0.1', port, user: env.AMI_USER ?? '', secret: env.AMI_SECRET ?? '' };
+}

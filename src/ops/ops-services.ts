@@ -1,0 +1,27 @@
+/**
+ * Every ops operation behind one object, for the two front ends: the CLI (src/cli) and the
+ * admin HTTP API (src/http). Both only parse their own input syntax and print; validation,
+ * PBX checks, change records and the SQL live here, so the two cannot drift apart.
+ */
+import { createApiKeyAdmin } from './api-key-admin';
+import { createCallHistory } from './call-history';
+import { recentConfigChanges } from './config-change-log';
+import { createContactAdmin } from './contact-admin';
+import type { OpsDeps } from './ops-deps';
+import { createRouteAdmin } from './route-admin';
+import { createSettingsAdmin } from './settings-admin';
+import { createTemplateAdmin } from './template-admin';
+
+export function createOpsServices(deps: OpsDeps) {
+  return {
+    routes: createRouteAdmin(deps),
+    settings: createSettingsAdmin(deps),
+    templates: createTemplateAdmin(deps),
+    contacts: createContactAdmin(deps),
+    calls: createCallHistory(deps.pool),
+    apiKeys: createApiKeyAdmin(deps),
+    changes: (limit = 20) => recentConfigChanges(deps.pool, limit),
+  };
+}
+
+export type OpsServices = ReturnType<typeof createOpsServices>;

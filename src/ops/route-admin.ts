@@ -1,0 +1,218 @@
+/**
+ * Routes as ops edit them: which destinations callers reach after verification, chosen by the
+ * previous hop (the sub-IVR's dialplan context, or a route name passed as a Stasis argument).
+ * Every write is checked against the running dialplan (pbx-checks.ts) and recorded in
+ * config_changes; the NOTIFY trigger of migration 003 tells running apps to reload.
+ */
+import { z } from 'zod';
+import { DestinationError, parseDestination } from '../flow/destination';
+import type { Route } from '../flow/ports';
+import { withTransaction, type Queryable } from '../store/db';
+import { recordConfigChange } from './config-change-log';
+import type { OpsDeps } from './ops-deps';
+import { invalid, isUniqueViolation, notFound, OpsError, parseInput } from './ops-error';
+import { checkAgainstPbx, type ForceOption, type PbxCheck } from './pbx-checks';
+import { readSettings } from './settings-admin';
+
+/** A destination's shape; whether it exists is the PBX check's job. */
+export const destinationField = z.string().superRefine((value, ctx) => {
+  try {
+    // Any valid context name will do for the shape check; the real one is applied later.
+    parseDestination(value, 'default');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof DestinationError ? err.message : String(err) });
+  }
+});
+
+export const routeFields = {
+  title: z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters'),
+  // A context name or a Stasis argument: no spaces, commas or "=" (they would split the argument).
+  previousHop: z
+    .string()
+    .trim()
+    .regex(/^[^\s,=@:]{1,79}$/, 'a dialplan context or route name: 1-79 characters, no spaces , = @ :'),
+  successDestination: destinationField,
+  failedDestination: destinationField,
+  enabled: z.boolean(),
+};
+
+export const newRouteSchema = z
+  .object({ ...routeFields, enabled: routeFields.enabled.default(true) })
+  .strict();
+export const routePatchSchema = z.object(routeFields).partial().strict();
+
+export type NewRoute = z.input<typeof newRouteSchema>;
+export type RoutePatch = z.input<typeof routePatchSchema>;
+
+export interface Saved<T> {
+  value: T;
+  /** Problems accepted because of force. */
+  warnings: string[];
+}
+
+interface RouteRow {
+  id: number;
+  title: string;
+  previous_hop: string;
+  success_destination: string;
+  failed_destination: string;
+  enabled: boolean;
+}
+
+const COLUMNS = 'id, title, previous_hop, success_destination, failed_destination, enabled';
+
+function toRoute(row: RouteRow): Route {
+  return {
+    id: row.id,
+    title: row.title,
+    previousHop: row.previous_hop,
+    successDestination: row.success_destination,
+    failedDestination: row.failed_destination,
+    enabled: row.enabled,
+  };
+}
+
+/** A route is named by its id or its previous hop, whichever the user has at hand. */
+async function findRoute(db: Queryable, ref: string | number): Promise<Route> {
+  const text = String(ref).trim();
+  const byId = /^[0-9]+$/.test(text);
+  const { rows } = await db.query<RouteRow>(
+    `SELECT ${COLUMNS} FROM routes WHERE ${byId ? 'id = $1::int' : 'previous_hop = $1'}`,
+    [text],
+  );
+  const row = rows[0];
+  if (!row) throw notFound(`no route ${byId ? 'with id' : 'for previous hop'} ${text}`);
+  return toRoute(row);
+}
+
+export function createRouteAdmin(deps: OpsDeps) {
+  const { pool } = deps;
+
+  async function pbxChecks(fields: Partial<Route>): Promise<PbxCheck[]> {
+    const checks: PbxCheck[] = [];
+    if (fields.previousHop !== undefined)
+      checks.push({ field: 'previousHop', kind: 'previous_hop', value: fields.previousHop });
+    if (fields.successDestination !== undefined || fields.failedDestination !== undefined) {
+      const { defaultContext } = await readSettings(pool);
+      for (const field of ['successDestination', 'failedDestination'] as const) {
+        const value = fields[field];
+        if (value !== undefined) checks.push({ field, kind: 'destination', value, defaultContext });
+      }
+    }
+    return checks;
+  }
+
+  function duplicateHop(hop: string, err: unknown): OpsError {
+    return new OpsError(
+      'conflict',
+      `previousHop: a route for previous hop ${hop} already exists`,
+      [{ field: 'previousHop', message: `a route for ${hop} already exists` }],
+      { cause: err },
+    );
+  }
+
+  return {
+    async list(): Promise<Route[]> {
+      const { rows } = await pool.query<RouteRow>(`SELECT ${COLUMNS} FROM routes ORDER BY previous_hop`);
+      return rows.map(toRoute);
+    },
+
+    get(ref: string | number): Promise<Route> {
+      return findRoute(pool, ref);
+    },
+
+    async add(input: unknown, options: ForceOption = {}): Promise<Saved<Route>> {
+      const route = parseInput(newRouteSchema, input);
+      const warnings = await checkAgainstPbx(deps.dialplan, await pbxChecks(route), options);
+      try {
+        const saved = await withTransaction(pool, async (db) => {
+          const { rows } = await db.query<RouteRow>(
+            `INSERT INTO routes (title, previous_hop, success_destination, failed_destination, enabled)
+             VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+            [
+              route.title,
+              route.previousHop,
+              route.successDestination,
+              route.failedDestination,
+              route.enabled,
+            ],
+          );
+          const value = toRoute(rows[0] as RouteRow);
+          await recordConfigChange(db, {
+            actor: deps.actor,
+            action: 'route.add',
+            subject: value.previousHop,
+            detail: { route: value, forced: warnings.length > 0 },
+          });
+          return value;
+        });
+        return { value: saved, warnings };
+      } catch (err) {
+        if (isUniqueViolation(err)) throw duplicateHop(route.previousHop, err);
+        throw err;
+      }
+    },
+
+    async update(ref: string | number, input: unknown, options: ForceOption = {}): Promise<Saved<Route>> {
+      const patch = parseInput(routePatchSchema, input);
+      if (Object.keys(patch).length === 0)
+        throw invalid([{ field: 'body', message: 'nothing to change: give at least one field' }]);
+      const before = await findRoute(pool, ref);
+      // Only what changes is checked: an unrelated edit (the title) must not be blocked by a
+      // destination that went missing from the dialplan since.
+      const changed: Partial<Route> = {};
+      for (const [key, value] of Object.entries(patch) as [keyof Route, never][]) {
+        if (before[key] !== value) (changed as Record<string, unknown>)[key] = value;
+      }
+      const warnings = await checkAgainstPbx(deps.dialplan, await pbxChecks(changed), options);
+      const after = { ...before, ...patch };
+      try {
+        const saved = await withTransaction(pool, async (db) => {
+          const { rows } = await db.query<RouteRow>(
+            `UPDATE routes SET title = $2, previous_hop = $3, success_destination = $4,
+                    failed_destination = $5, enabled = $6
+              WHERE id = $1 RETURNING ${COLUMNS}`,
+            [
+              before.id,
+              after.title,
+              after.previousHop,
+              after.successDestination,
+              after.failedDestination,
+              after.enabled,
+            ],
+          );
+          const row = rows[0];
+          if (!row) throw notFound(`route ${before.id} was removed meanwhile`);
+          const value = toRoute(row);
+          await recordConfigChange(db, {
+            actor: deps.actor,
+            action: 'route.update',
+            subject: value.previousHop,
+            detail: { before, changed, forced: warnings.length > 0 },
+          });
+          return value;
+        });
+        return { value: saved, warnings };
+      } catch (err) {
+        if (isUniqueViolation(err)) throw duplicateHop(after.previousHop, err);
+        throw err;
+      }
+    },
+
+    async remove(ref: string | number): Promise<Route> {
+      const route = await findRoute(pool, ref);
+      await withTransaction(pool, async (db) => {
+        await db.query('DELETE FROM routes WHERE id = $1', [route.id]);
+        await recordConfigChange(db, {
+          actor: deps.actor,
+          action: 'route.remove',
+          subject: route.previousHop,
+          detail: { route },
+        });
+      });
+      return route;
+    },
+  };
+}
+
+export type RouteAdmin = ReturnType<typeof createRouteAdmin>;
