@@ -12,7 +12,11 @@ import { maskPhone } from './log/mask';
 import { createCodeDelivery } from './senders/code-delivery';
 import { createEmailTransport } from './senders/email-transport';
 import { createSmsTransport } from './senders/sms-transport';
-import { createPool, describeDbError } from './store/db';
+import { createAdminServer } from './http/admin-server';
+import { createHealthCheck } from './http/health-check';
+import { createOpsServices } from './ops/ops-services';
+import { createAmiDialplanChecker } from './ami/ami-dialplan-checker';
+import { checkDb, createPool, describeDbError } from './store/db';
 import { migrate } from './store/migrate';
 import { PgAuditTrail } from './store/pg-audit-trail';
 import { PgCodeStore } from './store/pg-code-store';
@@ -25,6 +29,9 @@ import { PgContactDirectory } from './store/pg-contact-directory';
  * keeps running through ARI reconnects. A failure inside one call never reaches here: the flow
  * catches and routes it.
  */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const APP_VERSION = (require('../package.json') as { version: string }).version;
+
 async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> {
   const pool = createPool(cfg.DATABASE_URL, { logger: log });
   try {
@@ -77,7 +84,40 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     log,
   });
 
-  const client = await ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD);
+  let client: ari.Client | null = null;
+  const health = createHealthCheck({
+    async postgres() {
+      const db = await checkDb(pool);
+      if (!db.ok) throw new Error(db.error);
+      return `PostgreSQL ${db.serverVersion}, schema ${db.schemaVersion ?? 'not migrated'}`;
+    },
+    async ari() {
+      if (!client) throw new Error(`not connected to ${cfg.ARI_URL}`);
+      const info = await client.asterisk.getInfo();
+      return `Asterisk ${info.system?.version ?? '?'}, app ${cfg.ARI_APP}`;
+    },
+    async ami() {
+      await ami.action({ Action: 'Ping' }, 1500);
+      return `${cfg.AMI_HOST}:${cfg.AMI_PORT}`;
+    },
+  });
+  const dialplan = createAmiDialplanChecker({ ami, app: cfg.ARI_APP });
+  const admin =
+    cfg.ADMIN_PORT === 'off'
+      ? null
+      : createAdminServer({
+          pool,
+          ops: (actor) => createOpsServices({ pool, actor, dialplan: () => dialplan }),
+          health,
+          log,
+          version: APP_VERSION,
+        });
+  if (admin) {
+    const address = await admin.listen({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT as number });
+    log.info('admin API listening', { url: address });
+  }
+
+  client = await ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD);
   client.on('WebSocketReconnecting', () => log.warn('ARI websocket lost, reconnecting'));
   client.on('WebSocketMaxRetries', () => {
     // Without ARI the app can do nothing; exit so the supervisor restarts it. Calls meanwhile
@@ -111,7 +151,8 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
 
   return async () => {
     log.info('shutting down', { activeCalls: app.active() });
-    client.stop();
+    client?.stop();
+    await admin?.close();
     ami.close();
     await listener.close();
     await audit.flush().catch(() => undefined);

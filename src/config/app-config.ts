@@ -54,6 +54,14 @@ export const appConfigSchema = z.object({
     .regex(/^\+[1-9][0-9]{6,14}$/, { error: 'TWILIO_FROM must be an E.164 number like +12025550100' }),
   /** Only for the lab's Twilio-API sink; unset in production. */
   TWILIO_API_BASE_URL: url('TWILIO_API_BASE_URL').optional(),
+  /** The admin HTTP API (README, "Admin HTTP API"). Loopback by default: put a TLS proxy in front to expose it. */
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  /** 0 picks a free port (tests); "off" disables the API. */
+  ADMIN_PORT: z
+    .union([z.literal('off'), port('ADMIN_PORT'), z.coerce.number().int().min(0).max(0)], {
+      error: 'ADMIN_PORT must be a port number or off',
+    })
+    .default(8090),
   LOG_LEVEL: z
     .enum(['error', 'warn', 'info', 'debug'], { error: 'LOG_LEVEL must be error, warn, info or debug' })
     .default('info'),

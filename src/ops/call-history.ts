@@ -29,7 +29,12 @@ export interface CallEvent {
 
 export const recentQuerySchema = z
   .object({
-    limit: z.coerce.number().int().min(1, 'at least 1').max(1000, 'at most 1000').default(20),
+    limit: z.coerce
+      .number({ error: 'expected a whole number' })
+      .int('expected a whole number')
+      .min(1, 'at least 1')
+      .max(1000, 'at most 1000')
+      .default(20),
     result: z.enum(['verified', 'failed', 'open'], { error: 'expected verified, failed or open' }).optional(),
     since: z.coerce.date({ error: 'expected a date and time, e.g. 2026-11-22T10:00:00Z' }).optional(),
   })

@@ -20,7 +20,7 @@ export interface ForceOption {
 /** Where the checker comes from: null when AMI is not configured, with the reason. */
 export type DialplanSource = () => Promise<DialplanChecker> | DialplanChecker;
 
-const FORCE_HINT = 'use --force (API: "force": true) to save without the check';
+const FORCE_HINT = 'use --force (API: ?force=true) to save without the check';
 
 /** Runs the checks; throws OpsError unless forced, else returns the problems as warnings. */
 export async function checkAgainstPbx(

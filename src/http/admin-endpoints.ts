@@ -1,0 +1,224 @@
+/**
+ * The admin API's endpoints as data: method, path, what they take (zod schemas) and what they
+ * do (an ops service call). admin-server.ts registers them with fastify and openapi.ts
+ * describes the very same table, so the served OpenAPI document cannot drift from the routes.
+ */
+import { z } from 'zod';
+import type { OpsServices } from '../ops/ops-services';
+import { recentQuerySchema } from '../ops/call-history';
+import { newContactSchema } from '../ops/contact-admin';
+import { newRouteSchema, routePatchSchema } from '../ops/route-admin';
+import { sampleValuesSchema, templatePatchSchema } from '../ops/template-admin';
+import { SETTING_SCHEMAS } from '../store/settings-schema';
+
+const flag = z
+  .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1');
+
+export const forceQuery = z
+  .object({ force: flag.optional().describe('save even if the PBX check fails or cannot run') })
+  .strict();
+
+export interface EndpointInput {
+  ops: OpsServices;
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: unknown;
+}
+
+export interface Endpoint {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** fastify syntax: /v1/routes/:route */
+  url: string;
+  summary: string;
+  tag: string;
+  params?: Record<string, string>;
+  query?: z.ZodObject;
+  /** For the OpenAPI document; the ops layer validates the body itself. */
+  body?: z.ZodType;
+  /** text/csv instead of JSON. */
+  csvBody?: boolean;
+  status?: number;
+  handler(input: EndpointInput): Promise<unknown>;
+}
+
+const routeParam = { route: 'route id or previous hop' };
+
+export const ENDPOINTS: readonly Endpoint[] = [
+  {
+    method: 'GET',
+    url: '/v1/routes',
+    tag: 'routes',
+    summary: 'List routes',
+    handler: ({ ops }) => ops.routes.list(),
+  },
+  {
+    method: 'POST',
+    url: '/v1/routes',
+    tag: 'routes',
+    summary: 'Add a route; destinations and previous hop are checked against the running dialplan',
+    query: forceQuery,
+    body: newRouteSchema,
+    status: 201,
+    handler: ({ ops, query, body }) => ops.routes.add(body, { force: query.force === true }),
+  },
+  {
+    method: 'GET',
+    url: '/v1/routes/:route',
+    tag: 'routes',
+    summary: 'One route',
+    params: routeParam,
+    handler: ({ ops, params }) => ops.routes.get(params.route ?? ''),
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/routes/:route',
+    tag: 'routes',
+    summary: 'Change fields of a route; changed destinations are checked against the running dialplan',
+    params: routeParam,
+    query: forceQuery,
+    body: routePatchSchema,
+    handler: ({ ops, params, query, body }) =>
+      ops.routes.update(params.route ?? '', body, { force: query.force === true }),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/routes/:route',
+    tag: 'routes',
+    summary: 'Remove a route (its callers get the default destinations)',
+    params: routeParam,
+    handler: ({ ops, params }) => ops.routes.remove(params.route ?? ''),
+  },
+  {
+    method: 'GET',
+    url: '/v1/settings',
+    tag: 'settings',
+    summary: 'Every setting with its value, default and meaning',
+    handler: ({ ops }) => ops.settings.show(),
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/settings',
+    tag: 'settings',
+    summary: 'Change one or more settings at once (one transaction)',
+    query: forceQuery,
+    body: z.object(SETTING_SCHEMAS).partial().strict(),
+    handler: async ({ ops, query, body }) => {
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        return ops.settings.set({ body }, { force: query.force === true });
+      return ops.settings.set(body as Record<string, unknown>, { force: query.force === true });
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/templates',
+    tag: 'templates',
+    summary: 'The sms and email templates',
+    handler: ({ ops }) => ops.templates.show(),
+  },
+  {
+    method: 'GET',
+    url: '/v1/templates/:channel',
+    tag: 'templates',
+    summary: 'One template',
+    params: { channel: 'email or sms' },
+    handler: async ({ ops, params }) => (await ops.templates.show(params.channel))[0],
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/templates/:channel',
+    tag: 'templates',
+    summary: 'Change parts of a template; refused when a caller would get a broken message',
+    params: { channel: 'email or sms' },
+    body: templatePatchSchema,
+    handler: ({ ops, params, body }) => ops.templates.set(params.channel ?? '', body),
+  },
+  {
+    method: 'POST',
+    url: '/v1/templates/:channel/preview',
+    tag: 'templates',
+    summary: 'Render a template (or a draft of changed parts) with sample values',
+    params: { channel: 'email or sms' },
+    body: z.object({ draft: templatePatchSchema.optional(), values: sampleValuesSchema.optional() }).strict(),
+    handler: ({ ops, params, body }) => {
+      const b = (body ?? {}) as { draft?: unknown; values?: unknown };
+      return ops.templates.preview(params.channel ?? '', { draft: b.draft, values: b.values });
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/contacts',
+    tag: 'contacts',
+    summary: 'List contacts',
+    query: z
+      .object({ search: z.string().max(100).optional().describe('part of a name, email or number') })
+      .strict(),
+    handler: ({ ops, query }) => ops.contacts.list(query.search as string | undefined),
+  },
+  {
+    method: 'POST',
+    url: '/v1/contacts',
+    tag: 'contacts',
+    summary: 'Add a contact (numbers normalised to E.164 with the defaultCountry setting)',
+    body: newContactSchema,
+    status: 201,
+    handler: ({ ops, body }) => ops.contacts.add(body),
+  },
+  {
+    method: 'GET',
+    url: '/v1/contacts/lookup',
+    tag: 'contacts',
+    summary: 'How a caller number normalises and which contacts it matches',
+    query: z
+      .object({ number: z.string({ error: 'number is required' }).min(1, 'number is required').max(40) })
+      .strict(),
+    handler: ({ ops, query }) => ops.contacts.find(String(query.number)),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/contacts/:id',
+    tag: 'contacts',
+    summary: 'Remove a contact',
+    params: { id: 'contact id' },
+    handler: ({ ops, params }) => ops.contacts.remove(params.id ?? ''),
+  },
+  {
+    method: 'POST',
+    url: '/v1/contacts/import',
+    tag: 'contacts',
+    summary: 'Import a CSV (header: name,email,mobile,phones[,id]); all-or-nothing unless partial=true',
+    csvBody: true,
+    query: z.object({ partial: flag.optional(), dryRun: flag.optional() }).strict(),
+    handler: async ({ ops, query, body }) => {
+      const report = await ops.contacts.importCsv(typeof body === 'string' ? body : '', {
+        partial: query.partial === true,
+        dryRun: query.dryRun === true,
+      });
+      return report;
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/calls',
+    tag: 'calls',
+    summary: 'Recent calls from the audit trail, newest first (masked)',
+    query: recentQuerySchema,
+    handler: ({ ops, query }) => ops.calls.recent(query),
+  },
+  {
+    method: 'GET',
+    url: '/v1/calls/:id',
+    tag: 'calls',
+    summary: 'One call and its events, by call id or Asterisk channel id',
+    params: { id: 'call id or channel id (AMI Uniqueid)' },
+    handler: ({ ops, params }) => ops.calls.show(params.id ?? ''),
+  },
+  {
+    method: 'GET',
+    url: '/v1/changes',
+    tag: 'changes',
+    summary: 'Who changed the configuration, newest first',
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) }).strict(),
+    handler: ({ ops, query }) => ops.changes(query.limit as number),
+  },
+];

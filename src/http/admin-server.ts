@@ -1,0 +1,197 @@
+/**
+ * The admin HTTP API (fastify): the same operations as the CLI, for other systems. JSON in and
+ * out, versioned paths (/v1), API keys (Authorization: Bearer <key>) checked against their
+ * stored hashes, and one error handler: every failure is {error, message, problems?} with a 4xx
+ * for the client's mistakes, 503 when a dependency is down, and never a stack trace.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Pool } from 'pg';
+import { authenticateApiKey } from '../ops/api-key-admin';
+import { PbxUnreachableError } from '../ops/dialplan-checker';
+import { OpsError, zodProblems, type FieldProblem } from '../ops/ops-error';
+import type { OpsServices } from '../ops/ops-services';
+import { describeDbError } from '../store/db';
+import { ENDPOINTS, type Endpoint } from './admin-endpoints';
+import type { HealthReport } from './health-check';
+import { buildOpenApi } from './openapi';
+
+export interface AdminLogger {
+  info(msg: string, meta?: Record<string, unknown>): void;
+  warn(msg: string, meta?: Record<string, unknown>): void;
+  error(msg: string, meta?: Record<string, unknown>): void;
+}
+
+export interface AdminServerDeps {
+  pool: Pool;
+  /** The ops services acting as `actor` ("api:<key name>"). */
+  ops(actor: string): OpsServices;
+  health(): Promise<HealthReport>;
+  log: AdminLogger;
+  version?: string;
+}
+
+const STATUS: Record<OpsError['kind'], number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+};
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    message: string,
+    readonly problems: readonly FieldProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+function send(
+  reply: FastifyReply,
+  status: number,
+  error: string,
+  message: string,
+  problems: readonly FieldProblem[] = [],
+) {
+  return reply.code(status).send(problems.length > 0 ? { error, message, problems } : { error, message });
+}
+
+function isDbUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(ECONN|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|08|28|3D|57P)/.test(code);
+}
+
+function bearer(req: FastifyRequest): string | null {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(\S+)$/i.exec(auth.trim());
+    return m?.[1] ?? null;
+  }
+  const key = req.headers['x-api-key'];
+  return typeof key === 'string' ? key : null;
+}
+
+export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    // Our own request ids: short, and in every error answer so an operator can find the log line.
+    genReqId: () => randomUUID().slice(0, 8),
+    bodyLimit: 1024 * 1024,
+  });
+  const openapi = buildOpenApi(ENDPOINTS, deps.version ?? '0.0.0');
+
+  app.addContentTypeParser(
+    ['text/csv', 'text/plain'],
+    { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 },
+    (_req, body, done) => done(null, body),
+  );
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof HttpProblem) return send(reply, err.status, err.error, err.message, err.problems);
+    if (err instanceof OpsError) return send(reply, STATUS[err.kind], err.kind, err.message, err.problems);
+    if (err instanceof PbxUnreachableError)
+      return send(reply, 503, 'unavailable', `the PBX is unreachable: ${err.message}`);
+    if (isDbUnavailable(err)) {
+      deps.log.warn('admin API: database unavailable', { reqId: req.id, problem: describeDbError(err) });
+      return send(reply, 503, 'unavailable', `database unavailable: ${describeDbError(err)}`);
+    }
+    // fastify's own client errors: malformed JSON, wrong content type, body too large.
+    const status = (err as { statusCode?: number }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const message =
+        (err as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? `unsupported content type ${String(req.headers['content-type'])}: send application/json (text/csv for imports)`
+          : (err as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+            ? 'the body is empty; send a JSON object'
+            : /JSON/i.test(err instanceof Error ? err.message : '')
+              ? 'the body is not valid JSON'
+              : err instanceof Error
+                ? err.message
+                : 'bad request';
+      return send(reply, status, 'invalid', message);
+    }
+    deps.log.error('admin API: internal error', {
+      reqId: req.id,
+      method: req.method,
+      url: req.url,
+      problem: err instanceof Error ? err.message : String(err),
+    });
+    return send(reply, 500, 'internal', `internal error (request ${req.id}); the app log has the details`);
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    send(
+      reply,
+      404,
+      'not_found',
+      `no endpoint ${req.method} ${req.url.split('?')[0] ?? ''}; see GET /v1/openapi.json`,
+    ),
+  );
+
+  app.get('/v1/health', async (_req, reply) => {
+    const report = await deps.health();
+    return reply.code(report.status === 'ok' ? 200 : 503).send(report);
+  });
+  app.get('/v1/openapi.json', async () => openapi);
+
+  const register = (e: Endpoint): void => {
+    app.route({
+      method: e.method,
+      url: e.url,
+      handler: async (req, reply) => {
+        const key = bearer(req);
+        if (!key)
+          throw new HttpProblem(
+            401,
+            'unauthorized',
+            'missing API key: send Authorization: Bearer <key> (create one with `pinverify api-keys create <name>`)',
+          );
+        const who = await authenticateApiKey(deps.pool, key);
+        if (!who) {
+          deps.log.warn('admin API: refused API key', { reqId: req.id, prefix: key.slice(0, 16) });
+          throw new HttpProblem(401, 'unauthorized', 'unknown or revoked API key');
+        }
+        let query: Record<string, unknown> = {};
+        if (e.query) {
+          const parsed = e.query.safeParse(req.query ?? {});
+          if (!parsed.success)
+            throw new HttpProblem(
+              400,
+              'invalid',
+              'invalid query parameters',
+              zodProblems(parsed.error, 'query'),
+            );
+          query = parsed.data as Record<string, unknown>;
+        }
+        if (e.csvBody && typeof req.body !== 'string')
+          throw new HttpProblem(415, 'invalid', 'send the CSV as the body with Content-Type: text/csv');
+        if (
+          (e.method === 'POST' || e.method === 'PATCH' || e.method === 'PUT') &&
+          !e.csvBody &&
+          e.body &&
+          req.body === undefined
+        )
+          throw new HttpProblem(400, 'invalid', 'the body is empty; send a JSON object');
+        const result = await e.handler({
+          ops: deps.ops(`api:${who.name}`),
+          params: (req.params ?? {}) as Record<string, string>,
+          query,
+          body: req.body,
+        });
+        deps.log.info('admin API', {
+          reqId: req.id,
+          key: who.name,
+          method: req.method,
+          url: req.routeOptions.url,
+          status: e.status ?? 200,
+        });
+        return reply.code(e.status ?? 200).send(result);
+      },
+    });
+  };
+  ENDPOINTS.forEach(register);
+  return app;
+}
