@@ -135,7 +135,7 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
     const report = await deps.health();
     return reply.code(report.status === 'ok' ? 200 : 503).send(report);
   });
-  app.get('/v1/openapi.json', async () => openapi);
+  app.get('/v1/openapi.json', (_req, reply) => reply.send(openapi));
 
   const register = (e: Endpoint): void => {
     app.route({
@@ -164,7 +164,7 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
               'invalid query parameters',
               zodProblems(parsed.error, 'query'),
             );
-          query = parsed.data as Record<string, unknown>;
+          query = parsed.data;
         }
         if (e.csvBody && typeof req.body !== 'string')
           throw new HttpProblem(415, 'invalid', 'send the CSV as the body with Content-Type: text/csv');
