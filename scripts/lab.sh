@@ -260,12 +260,34 @@ start_sinks() {
 }
 
 start_app() {
+  : "${DATABASE_URL:=$PINVERIFY_LAB_DATABASE_URL}"
+  export DATABASE_URL
   NODE_CMD="dist/main.js" start_node app \
     curl -sf -u "$ARI_USER:$ARI_PASSWORD" "$ARI_URL/ari/applications/$ARI_APP"
 }
 
 setup_database() {
   (cd "$REPO" && node dist/store/setup-cli.js --demo) || die "database setup failed (DATABASE_URL=${DATABASE_URL%%@*}@...)"
+}
+
+# The CLI reads the same settings as the app: write them where `pinverify --env-file` (or
+# PINVERIFY_ENV_FILE) finds them. Owner-only: it holds the lab's credentials.
+write_cli_env() {
+  local f="$LAB_DIR/pinverify.env"
+  (umask 077 && cat >"$f" <<EOF
+# Written by scripts/lab.sh up: the lab's settings for the pinverify CLI.
+DATABASE_URL=${DATABASE_URL:-$PINVERIFY_LAB_DATABASE_URL}
+AMI_HOST=$AMI_HOST
+AMI_PORT=$AMI_PORT
+AMI_USER=$AMI_USER
+AMI_SECRET=$AMI_SECRET
+ARI_URL=$ARI_URL
+ARI_USER=$ARI_USER
+ARI_PASSWORD=$ARI_PASSWORD
+ARI_APP=$ARI_APP
+SINK_URL=http://127.0.0.1:$TWILIO_SINK_PORT
+EOF
+  )
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -278,6 +300,7 @@ cmd_up() {
   start_asterisk
   start_sinks
   start_app
+  write_cli_env
   cmd_status
   cat <<EOF
 
@@ -287,6 +310,9 @@ Place a test call:
                dial 7000 (main IVR), 7001 (Support), 7002 (Accounting), 7003 (no route).
                It calls as demo contact Alice (+12025550101). Agents answer at sip:2xxx@127.0.0.1:5080.
   - Messages with the codes print in:  npm run lab -- logs sinks -f
+  - Ops CLI:  export PINVERIFY_ENV_FILE=$LAB_DIR/pinverify.env; npx pinverify --help
+              e.g. npx pinverify test-call --caller +12025550101 --sub-ivr pinverify-support-autopin
+  - Admin API: http://127.0.0.1:${ADMIN_PORT:-8090}/v1/openapi.json (key: npx pinverify api-keys create <name>)
   - Stop everything:                   npm run lab -- down
 EOF
 }
@@ -299,7 +325,7 @@ cmd_status() {
   if [ -n "$EXTERNAL_DATABASE_URL" ]; then line postgres "DATABASE_URL (external)";
   elif su postgres -c "psql -qAtc 'select 1'" >/dev/null 2>&1; then line postgres "up, $PINVERIFY_LAB_DATABASE_URL" | sed 's/:pinverify@/:***@/'; else line postgres down; ok=1; fi
   if pid_alive "$LAB_DIR/sinks.pid"; then line sinks "up, pid $(cat "$LAB_DIR/sinks.pid"); SMTP 127.0.0.1:$SMTP_SINK_PORT, Twilio API + messages http://127.0.0.1:$TWILIO_SINK_PORT"; else line sinks down; ok=1; fi
-  if pid_alive "$LAB_DIR/app.pid"; then line app "up, pid $(cat "$LAB_DIR/app.pid"); Stasis app '$ARI_APP'; log $LAB_DIR/app.log"; else line app down; ok=1; fi
+  if pid_alive "$LAB_DIR/app.pid"; then line app "up, pid $(cat "$LAB_DIR/app.pid"); Stasis app '$ARI_APP'; admin API http://127.0.0.1:${ADMIN_PORT:-8090}; log $LAB_DIR/app.log"; else line app down; ok=1; fi
   return $ok
 }
 

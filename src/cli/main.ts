@@ -30,12 +30,14 @@ const io: CliIo = {
   },
 };
 
-runCli(process.argv.slice(2), io).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`pinverify: ${String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+// Exit explicitly once the command is done: asterisk-manager keeps a reconnect timer alive
+// (and would print to stdout when it fires) after a failed AMI connection, which close()
+// cannot cancel. Writes are flushed first so piped --json output is complete.
+function exit(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+runCli(process.argv.slice(2), io).then(exit, (err: unknown) => {
+  process.stderr.write(`pinverify: ${String(err)}\n`);
+  exit(1);
+});
