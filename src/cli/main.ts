@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline/promises';
 import { runCli } from './run-cli';
 import type { CliIo } from './cli-io';
+import { registerTestCallCommand } from './commands/test-call-command';
 
 const io: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -37,7 +38,7 @@ function exit(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
-runCli(process.argv.slice(2), io).then(exit, (err: unknown) => {
+runCli(process.argv.slice(2), io, {}, [registerTestCallCommand]).then(exit, (err: unknown) => {
   process.stderr.write(`pinverify: ${String(err)}\n`);
   exit(1);
 });

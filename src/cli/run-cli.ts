@@ -15,6 +15,7 @@ import { describeDbError, errorMessage } from '../store/db';
 import { CliContext, type CliOverrides } from './cli-context';
 import { CliUsageError, databaseUrl, loadCliEnv } from './cli-env';
 import type { CliIo } from './cli-io';
+import { EXIT } from './exit-codes';
 import { registerApiKeysCommands } from './commands/api-keys-command';
 import { registerCallsCommands } from './commands/calls-command';
 import { registerContactsCommands } from './commands/contacts-command';
@@ -22,7 +23,7 @@ import { registerRoutesCommands } from './commands/routes-command';
 import { registerSettingsCommands } from './commands/settings-command';
 import { registerTemplatesCommands } from './commands/templates-command';
 
-export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3 } as const;
+export { EXIT };
 
 /** Extra commands (test-call) register through this, so run-cli does not import ARI. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
