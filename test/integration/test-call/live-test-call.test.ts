@@ -50,7 +50,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await pbx?.close();
   await outcomes?.close();
-});
+  // These calls reach destinations with no agent phone running. Asterisk retransmits such an
+  // INVITE until SIP timer B (32 s) expires; let that pass here, or the first agent phone of
+  // the end-to-end tests that follow could answer a stale INVITE instead of its own call.
+  await new Promise((resolve) => setTimeout(resolve, 33_000));
+}, 60_000);
 
 function request(over: Partial<TestCallRequest>): TestCallRequest {
   return {
