@@ -4,9 +4,14 @@
  * the commands that need ARI; everything else is in run-cli.ts.
  */
 import { createInterface } from 'node:readline/promises';
+import { format } from 'node:util';
 import { runCli } from './run-cli';
 import type { CliIo } from './cli-io';
 import { registerTestCallCommand } from './commands/test-call-command';
+
+// asterisk-manager reports reconnects with console.log; stdout belongs to the command's output
+// (--json must stay parseable), so library chatter goes to stderr.
+console.log = (...args: unknown[]) => process.stderr.write(`${format(...args)}\n`);
 
 const io: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),

@@ -4,6 +4,7 @@
  * describes the very same table, so the served OpenAPI document cannot drift from the routes.
  */
 import { z } from 'zod';
+import { invalid } from '../ops/ops-error';
 import type { OpsServices } from '../ops/ops-services';
 import { recentQuerySchema } from '../ops/call-history';
 import { newContactSchema } from '../ops/contact-admin';
@@ -105,7 +106,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
     body: z.object(SETTING_SCHEMAS).partial().strict(),
     handler: async ({ ops, query, body }) => {
       if (typeof body !== 'object' || body === null || Array.isArray(body))
-        return ops.settings.set({ body }, { force: query.force === true });
+        throw invalid([{ field: 'body', message: 'expected a JSON object of setting keys and values' }]);
       return ops.settings.set(body as Record<string, unknown>, { force: query.force === true });
     },
   },
@@ -194,6 +195,13 @@ export const ENDPOINTS: readonly Endpoint[] = [
         partial: query.partial === true,
         dryRun: query.dryRun === true,
       });
+      // A refused import is an error for the client, naming every rejected line (as the CLI's exit 1).
+      if (!report.written && report.rejected > 0 && query.dryRun !== true)
+        throw invalid(
+          report.lines.flatMap((l) =>
+            l.problems.map((p) => ({ field: `line ${l.line}: ${p.field}`, message: p.message })),
+          ),
+        );
       return report;
     },
   },

@@ -11,7 +11,7 @@ import { withTransaction, type Queryable } from '../store/db';
 import { PgContactAdmin, type ContactWithPhones } from '../store/pg-contact-admin';
 import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
-import { invalid, notFound, parseInput, type FieldProblem } from './ops-error';
+import { invalid, notFound, parseInput, zodProblems, type FieldProblem } from './ops-error';
 import { readSettings } from './settings-admin';
 
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -106,8 +106,7 @@ function normalizeNumber(
 function cleanContact(input: unknown, country: string, problems: FieldProblem[]): CleanContact | null {
   const parsed = newContactSchema.safeParse(input);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues)
-      problems.push({ field: issue.path.map(String).join('.') || 'contact', message: issue.message });
+    problems.push(...zodProblems(parsed.error));
     return null;
   }
   const c = parsed.data;

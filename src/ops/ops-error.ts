@@ -40,7 +40,9 @@ export function zodProblems(error: z.ZodError, prefix = ''): FieldProblem[] {
     const keys =
       issue.code === 'unrecognized_keys' ? (issue as unknown as { keys: string[] }).keys : undefined;
     const path = issue.path.map(String).join('.');
-    const field = [prefix, path].filter(Boolean).join('.') || (keys ? keys.join(', ') : 'body');
+    const field = keys
+      ? keys.map((k) => [prefix, path, k].filter(Boolean).join('.')).join(', ')
+      : [prefix, path].filter(Boolean).join('.') || 'body';
     const message = keys ? `unknown field${keys.length > 1 ? 's' : ''} ${keys.join(', ')}` : issue.message;
     return { field, message };
   });

@@ -29,7 +29,12 @@ export const templatePatchSchema = z
     subject: z.string().max(200, 'at most 200 characters').nullable(),
     text: z.string().max(5000, 'at most 5000 characters'),
     // null removes the HTML part (the email then goes out as text only).
-    html: z.string().max(50_000, 'at most 50000 characters').nullable(),
+    // An empty HTML part means none: saved as '' it would be refused by the app (no {code}).
+    html: z
+      .string()
+      .max(50_000, 'at most 50000 characters')
+      .nullable()
+      .transform((v) => (v !== null && v.trim() === '' ? null : v)),
   })
   .partial()
   .strict();

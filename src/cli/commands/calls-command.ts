@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CallSummary } from '../../ops/call-history';
 import type { CliContext } from '../cli-context';
+import { CliUsageError } from '../cli-env';
 import { formatTable } from '../cli-io';
 
 const time = (d: Date | null) =>
@@ -68,7 +69,9 @@ export function registerCallsCommands(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'how many', '20')
     .action(async (o: { limit: string }) => {
       const limit = Number(o.limit);
-      const list = await ctx.ops().changes(Number.isInteger(limit) && limit > 0 ? Math.min(limit, 1000) : 20);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new CliUsageError(`--limit takes a whole number from 1 to 1000, got "${o.limit}"`);
+      const list = await ctx.ops().changes(limit);
       ctx.print(list, () =>
         list.length === 0
           ? 'no changes recorded'
