@@ -7,8 +7,8 @@ export interface CliIo {
   err(text: string): void;
   /** All of standard input, for `contacts import -`. */
   readStdin(): Promise<string>;
-  /** Asks the operator a question on the terminal (test-call --code-from prompt). */
-  ask(question: string): Promise<string>;
+  /** Where to ask the operator (test-call --code-from prompt): questions go to output, answers come from input. */
+  prompt(): { input: NodeJS.ReadableStream; output: NodeJS.WritableStream };
 }
 
 /** Prints rows as aligned columns, the way `kubectl get` or `docker ps` do. */

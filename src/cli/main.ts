@@ -3,7 +3,6 @@
  * The `pinverify` command (package.json "bin"). Wires the real terminal into runCli and adds
  * the commands that need ARI; everything else is in run-cli.ts.
  */
-import { createInterface } from 'node:readline/promises';
 import { format } from 'node:util';
 import { runCli } from './run-cli';
 import type { CliIo } from './cli-io';
@@ -21,19 +20,8 @@ const io: CliIo = {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
   },
-  async ask(question) {
-    // The question goes to stderr, so --json output on stdout stays parseable.
-    const rl = createInterface({
-      input: process.stdin,
-      output: process.stderr,
-      terminal: process.stdin.isTTY,
-    });
-    try {
-      return await rl.question(question);
-    } finally {
-      rl.close();
-    }
-  },
+  // Questions go to stderr, so --json output on stdout stays parseable.
+  prompt: () => ({ input: process.stdin, output: process.stderr }),
 };
 
 // Exit explicitly once the command is done: asterisk-manager keeps a reconnect timer alive

@@ -1,7 +1,7 @@
 /**
  * The CodeSource of `pinverify test-call` against a real mailbox or phone: the operator reads
  * the code where the contact would and types it in. Plain readline on the streams it is given
- * (the CLI passes stdin/stdout), so it also works piped; the code is not hidden while typed, but
+ * (the CLI passes stdin and stderr), so it also works piped; the code is not hidden while typed, but
  * it is never echoed back, logged or kept.
  */
 import { createInterface } from 'node:readline';

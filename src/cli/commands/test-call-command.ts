@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { createSinkClient } from '../../lab/sink-client';
-import { maskEmail, maskPhone } from '../../log/mask';
+import { maskPhone } from '../../log/mask';
 import { OpsError } from '../../ops/ops-error';
 import { createAmiOutcomeWatch } from '../../test-call/ami-outcome-watch';
 import { createAriTestCallPbx } from '../../test-call/ari-test-call-pbx';
@@ -17,6 +17,7 @@ import {
   type ExpectedDestination,
 } from '../../test-call/expectation';
 import { TestCallError, runTestCall } from '../../test-call/run-test-call';
+import { createPromptCodeSource } from '../../test-call/prompt-code-source';
 import { createSinkCodeSource } from '../../test-call/sink-code-source';
 import type {
   CodeSource,
@@ -175,18 +176,7 @@ Examples:
       let codes: CodeSource | undefined;
       if (code.from === 'sink')
         codes = createSinkCodeSource({ sink: createSinkClient(ctx.env.SINK_URL || 'http://127.0.0.1:8025') });
-      else if (code.from === 'prompt')
-        codes = {
-          expect: (target) =>
-            Promise.resolve({
-              code: async () => {
-                const answer = await ctx.io.ask(
-                  `code sent by ${target.method} to ${target.method === 'email' ? maskEmail(target.to) : maskPhone(target.to)}: `,
-                );
-                return answer.trim();
-              },
-            }),
-        };
+      else if (code.from === 'prompt') codes = createPromptCodeSource(ctx.io.prompt());
 
       const request: TestCallRequest = {
         caller: o.caller,

@@ -54,7 +54,7 @@ export async function cli(argv: readonly string[], options: CliRunOptions = {}):
       if (options.stdin === undefined) throw new Error('test gave no stdin');
       return options.stdin;
     },
-    ask: async () => {
+    prompt: () => {
       throw new Error('the CLI asked a question in a test');
     },
   };
