@@ -1,17 +1,12 @@
 /**
  * The CLI as a function: argv in, exit code out, everything printed through CliIo. The one
  * error handler of the CLI lives here, so every command fails the same way: a line that names
- * the problem on stderr, never a stack trace, and an exit code scripts can act on.
- *
- *   0  done
- *   1  refused or failed: invalid input, not found, a conflict, a test call that did not end as expected
- *   2  usage: unknown command or option, missing argument
- *   3  a service it needs is unreachable: Postgres, AMI or ARI
+ * the problem on stderr, never a stack trace, and an exit code scripts can act on (exit-codes.ts).
  */
 import { Command, CommanderError } from 'commander';
 import { PbxUnreachableError } from '../ops/dialplan-checker';
 import { OpsError } from '../ops/ops-error';
-import { describeDbError, errorMessage } from '../store/db';
+import { describeDbError, errorMessage, isDbUnreachable } from '../store/db';
 import { CliContext, type CliOverrides } from './cli-context';
 import { CliUsageError, databaseUrl, loadCliEnv } from './cli-env';
 import type { CliIo } from './cli-io';
@@ -70,13 +65,6 @@ ARI_URL/ARI_USER/ARI_PASSWORD (test-call), SINK_URL (test-call reading codes fro
   return program;
 }
 
-/** Looks like a failure to reach or log in to Postgres (node errno or SQLSTATE class 08/28/3D/57P). */
-function isDbUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return false;
-  return /^(E[A-Z]+|08|28|3D|57P)/.test(code);
-}
-
 export function reportError(err: unknown, ctx: CliContext): number {
   const { io } = ctx;
   if (err instanceof CommanderError) {
@@ -106,7 +94,7 @@ export function reportError(err: unknown, ctx: CliContext): number {
     io.err(`pinverify: the PBX is unreachable: ${err.message}`);
     return EXIT.unavailable;
   }
-  if (isDbUnavailable(err)) {
+  if (isDbUnreachable(err)) {
     io.err(`pinverify: ${describeDbError(err, databaseUrl(ctx.env))}`);
     return EXIT.unavailable;
   }

@@ -11,7 +11,7 @@ import { authenticateApiKey } from '../ops/api-key-admin';
 import { PbxUnreachableError } from '../ops/dialplan-checker';
 import { OpsError, zodProblems, type FieldProblem } from '../ops/ops-error';
 import type { OpsServices } from '../ops/ops-services';
-import { describeDbError } from '../store/db';
+import { describeDbError, isDbUnreachable } from '../store/db';
 import { ENDPOINTS, type Endpoint } from './admin-endpoints';
 import type { HealthReport } from './health-check';
 import { buildOpenApi } from './openapi';
@@ -59,11 +59,6 @@ function send(
   return reply.code(status).send(problems.length > 0 ? { error, message, problems } : { error, message });
 }
 
-function isDbUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(ECONN|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|08|28|3D|57P)/.test(code);
-}
-
 function bearer(req: FastifyRequest): string | null {
   const auth = req.headers.authorization;
   if (typeof auth === 'string') {
@@ -94,7 +89,7 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
     if (err instanceof OpsError) return send(reply, STATUS[err.kind], err.kind, err.message, err.problems);
     if (err instanceof PbxUnreachableError)
       return send(reply, 503, 'unavailable', `the PBX is unreachable: ${err.message}`);
-    if (isDbUnavailable(err)) {
+    if (isDbUnreachable(err)) {
       deps.log.warn('admin API: database unavailable', { reqId: req.id, problem: describeDbError(err) });
       return send(reply, 503, 'unavailable', `database unavailable: ${describeDbError(err)}`);
     }

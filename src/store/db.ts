@@ -89,6 +89,19 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Whether an error means Postgres cannot be reached or will not let us in (a network errno, or
+ * SQLSTATE class 08 connection, 28 authorization, 3D missing database, 57P shutdown), as opposed
+ * to a bad query. The CLI answers these with exit 3, the admin API with 503.
+ */
+export function isDbUnreachable(err: unknown): boolean {
+  const code = errorCode(err);
+  return (
+    code !== undefined &&
+    /^(ECONN|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|08|28|3D|57P)/.test(code)
+  );
+}
+
 /** One line naming what is wrong, for people reading a terminal or a log. */
 export function describeDbError(err: unknown, databaseUrl?: string): string {
   const where = hostPort(databaseUrl);
