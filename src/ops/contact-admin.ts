@@ -8,11 +8,11 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { normalizeCaller } from '../phone/normalize-caller';
 import { withTransaction, type Queryable } from '../store/db';
-import { PgContactAdmin, type ContactWithPhones } from '../store/pg-contact-admin';
+import { CONTACTS_WITH_PHONES_SQL, PgContactAdmin, type ContactWithPhones } from '../store/pg-contact-admin';
 import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
 import { invalid, notFound, parseInput, zodProblems, type FieldProblem } from './ops-error';
-import { readSettings } from './settings-admin';
+import { readSettings } from '../store/pg-config-store';
 
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -80,12 +80,6 @@ interface CleanContact {
   mobile: string | null;
   phones: string[];
 }
-
-const CONTACTS_WITH_PHONES = `
-  SELECT c.id, c.name, c.email, c.mobile,
-         COALESCE(array_agg(p.e164 ORDER BY p.e164) FILTER (WHERE p.e164 IS NOT NULL), '{}') AS phones
-    FROM contacts c
-    LEFT JOIN contact_phones p ON p.contact_id = c.id`;
 
 function normalizeNumber(
   field: string,
@@ -174,7 +168,7 @@ export function createContactAdmin(deps: OpsDeps) {
   async function byIds(db: Queryable, ids: number[]): Promise<ContactWithPhones[]> {
     if (ids.length === 0) return [];
     const { rows } = await db.query<ContactWithPhones>(
-      `${CONTACTS_WITH_PHONES} WHERE c.id = ANY($1::int[]) GROUP BY c.id ORDER BY c.name, c.id`,
+      `${CONTACTS_WITH_PHONES_SQL} WHERE c.id = ANY($1::int[]) GROUP BY c.id ORDER BY c.name, c.id`,
       [ids],
     );
     return rows;
@@ -203,7 +197,7 @@ export function createContactAdmin(deps: OpsDeps) {
     async list(search?: string): Promise<ContactWithPhones[]> {
       if (!search) return new PgContactAdmin(pool).listContacts();
       const { rows } = await pool.query<ContactWithPhones>(
-        `${CONTACTS_WITH_PHONES}
+        `${CONTACTS_WITH_PHONES_SQL}
           WHERE c.name ILIKE $1 OR c.email ILIKE $1 OR c.mobile LIKE $1
              OR EXISTS (SELECT 1 FROM contact_phones q WHERE q.contact_id = c.id AND q.e164 LIKE $1)
           GROUP BY c.id ORDER BY c.name, c.id`,

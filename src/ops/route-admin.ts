@@ -8,11 +8,12 @@ import { z } from 'zod';
 import { DestinationError, parseDestination } from '../flow/destination';
 import type { Route } from '../flow/ports';
 import { withTransaction, type Queryable } from '../store/db';
+import { ROUTE_COLUMNS, routeFromRow, type RouteRow } from '../store/pg-config-store';
 import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
 import { invalid, isUniqueViolation, notFound, OpsError, parseInput } from './ops-error';
 import { checkAgainstPbx, type ForceOption, type PbxCheck } from './pbx-checks';
-import { readSettings } from './settings-admin';
+import { readSettings } from '../store/pg-config-store';
 
 /** A destination's shape; whether it exists is the PBX check's job. */
 export const destinationField = z.string().superRefine((value, ctx) => {
@@ -50,39 +51,17 @@ export interface Saved<T> {
   warnings: string[];
 }
 
-interface RouteRow {
-  id: number;
-  title: string;
-  previous_hop: string;
-  success_destination: string;
-  failed_destination: string;
-  enabled: boolean;
-}
-
-const COLUMNS = 'id, title, previous_hop, success_destination, failed_destination, enabled';
-
-function toRoute(row: RouteRow): Route {
-  return {
-    id: row.id,
-    title: row.title,
-    previousHop: row.previous_hop,
-    successDestination: row.success_destination,
-    failedDestination: row.failed_destination,
-    enabled: row.enabled,
-  };
-}
-
 /** A route is named by its id or its previous hop, whichever the user has at hand. */
 async function findRoute(db: Queryable, ref: string | number): Promise<Route> {
   const text = String(ref).trim();
   const byId = /^[0-9]+$/.test(text);
   const { rows } = await db.query<RouteRow>(
-    `SELECT ${COLUMNS} FROM routes WHERE ${byId ? 'id = $1::int' : 'previous_hop = $1'}`,
+    `SELECT ${ROUTE_COLUMNS} FROM routes WHERE ${byId ? 'id = $1::int' : 'previous_hop = $1'}`,
     [text],
   );
   const row = rows[0];
   if (!row) throw notFound(`no route ${byId ? 'with id' : 'for previous hop'} ${text}`);
-  return toRoute(row);
+  return routeFromRow(row);
 }
 
 export function createRouteAdmin(deps: OpsDeps) {
@@ -113,8 +92,10 @@ export function createRouteAdmin(deps: OpsDeps) {
 
   return {
     async list(): Promise<Route[]> {
-      const { rows } = await pool.query<RouteRow>(`SELECT ${COLUMNS} FROM routes ORDER BY previous_hop`);
-      return rows.map(toRoute);
+      const { rows } = await pool.query<RouteRow>(
+        `SELECT ${ROUTE_COLUMNS} FROM routes ORDER BY previous_hop`,
+      );
+      return rows.map(routeFromRow);
     },
 
     get(ref: string | number): Promise<Route> {
@@ -128,7 +109,7 @@ export function createRouteAdmin(deps: OpsDeps) {
         const saved = await withTransaction(pool, async (db) => {
           const { rows } = await db.query<RouteRow>(
             `INSERT INTO routes (title, previous_hop, success_destination, failed_destination, enabled)
-             VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+             VALUES ($1, $2, $3, $4, $5) RETURNING ${ROUTE_COLUMNS}`,
             [
               route.title,
               route.previousHop,
@@ -137,7 +118,7 @@ export function createRouteAdmin(deps: OpsDeps) {
               route.enabled,
             ],
           );
-          const value = toRoute(rows[0] as RouteRow);
+          const value = routeFromRow(rows[0] as RouteRow);
           await recordConfigChange(db, {
             actor: deps.actor,
             action: 'route.add',
@@ -171,7 +152,7 @@ export function createRouteAdmin(deps: OpsDeps) {
           const { rows } = await db.query<RouteRow>(
             `UPDATE routes SET title = $2, previous_hop = $3, success_destination = $4,
                     failed_destination = $5, enabled = $6
-              WHERE id = $1 RETURNING ${COLUMNS}`,
+              WHERE id = $1 RETURNING ${ROUTE_COLUMNS}`,
             [
               before.id,
               after.title,
@@ -183,7 +164,7 @@ export function createRouteAdmin(deps: OpsDeps) {
           );
           const row = rows[0];
           if (!row) throw notFound(`route ${before.id} was removed meanwhile`);
-          const value = toRoute(row);
+          const value = routeFromRow(row);
           await recordConfigChange(db, {
             actor: deps.actor,
             action: 'route.update',

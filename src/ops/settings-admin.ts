@@ -4,9 +4,10 @@
  * in one transaction: one NOTIFY, so no call ever sees half of the change.
  */
 import type { FlowSettings } from '../flow/ports';
-import { withTransaction, type Queryable } from '../store/db';
+import { withTransaction } from '../store/db';
 import { DEFAULT_SETTINGS } from '../store/config-defaults';
-import { parseSettings, SETTING_DOCS, SETTING_SCHEMAS, type SettingIssue } from '../store/settings-schema';
+import { readSettings } from '../store/pg-config-store';
+import { SETTING_DOCS, SETTING_SCHEMAS, type SettingIssue } from '../store/settings-schema';
 import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
 import { invalid, type FieldProblem } from './ops-error';
@@ -24,15 +25,6 @@ export interface SettingView {
   source: 'stored' | 'default';
   problem: string | null;
   description: string;
-}
-
-/** The settings as the flow would read them now (bypassing any cache). */
-export async function readSettings(
-  db: Queryable,
-  report?: (issue: SettingIssue) => void,
-): Promise<FlowSettings> {
-  const { rows } = await db.query<{ key: string; value: unknown }>('SELECT key, value FROM settings');
-  return parseSettings(rows, report ?? (() => undefined));
 }
 
 function isSettingKey(key: string): key is SettingKey {

@@ -17,7 +17,7 @@ import {
 import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
 import { invalid, parseInput } from './ops-error';
-import { readSettings } from './settings-admin';
+import { readSettings } from '../store/pg-config-store';
 
 export const CHANNELS = ['email', 'sms'] as const;
 

@@ -16,7 +16,7 @@ import type {
 } from '../flow/ports';
 import { DEFAULT_TEMPLATES } from './config-defaults';
 import { errorMessage, silentLogger, type Queryable, type StoreLogger } from './db';
-import { parseSettings, templateProblem } from './settings-schema';
+import { parseSettings, templateProblem, type SettingIssue } from './settings-schema';
 
 export const CONFIG_CHANNEL = 'pinverify_config';
 
@@ -26,13 +26,35 @@ export interface PgConfigStoreOptions {
   ttlSeconds?: number;
 }
 
-interface RouteRow {
+export interface RouteRow {
   id: number;
   title: string;
   previous_hop: string;
   success_destination: string;
   failed_destination: string;
   enabled: boolean;
+}
+
+export const ROUTE_COLUMNS = 'id, title, previous_hop, success_destination, failed_destination, enabled';
+
+export function routeFromRow(row: RouteRow): Route {
+  return {
+    id: row.id,
+    title: row.title,
+    previousHop: row.previous_hop,
+    successDestination: row.success_destination,
+    failedDestination: row.failed_destination,
+    enabled: row.enabled,
+  };
+}
+
+/** The settings as the flow reads them, straight from the table; `report` hears each value not used. */
+export async function readSettings(
+  db: Queryable,
+  report: (issue: SettingIssue) => void = () => undefined,
+): Promise<FlowSettings> {
+  const { rows } = await db.query<{ key: string; value: unknown }>('SELECT key, value FROM settings');
+  return parseSettings(rows, report);
 }
 
 interface TemplateRow {
@@ -116,8 +138,7 @@ export class PgConfigStore implements ConfigStore, TemplateStore {
   }
 
   private async loadSettings(): Promise<FlowSettings> {
-    const { rows } = await this.db.query<{ key: string; value: unknown }>('SELECT key, value FROM settings');
-    return parseSettings(rows, (issue) => {
+    return readSettings(this.db, (issue) => {
       const msg =
         issue.defaultValue === undefined
           ? `setting ${issue.key}: ${issue.problem}`
@@ -132,22 +153,8 @@ export class PgConfigStore implements ConfigStore, TemplateStore {
   }
 
   private async loadRoutes(): Promise<Map<string, Route>> {
-    const { rows } = await this.db.query<RouteRow>(
-      `SELECT id, title, previous_hop, success_destination, failed_destination, enabled FROM routes`,
-    );
-    return new Map(
-      rows.map((row) => [
-        row.previous_hop,
-        {
-          id: row.id,
-          title: row.title,
-          previousHop: row.previous_hop,
-          successDestination: row.success_destination,
-          failedDestination: row.failed_destination,
-          enabled: row.enabled,
-        },
-      ]),
-    );
+    const { rows } = await this.db.query<RouteRow>(`SELECT ${ROUTE_COLUMNS} FROM routes`);
+    return new Map(rows.map((row) => [row.previous_hop, routeFromRow(row)]));
   }
 
   private async loadTemplates(): Promise<Map<DeliveryChannel, MessageTemplate>> {

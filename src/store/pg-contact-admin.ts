@@ -23,6 +23,13 @@ export interface ContactWithPhones extends Contact {
   phones: string[];
 }
 
+/** Contacts with the numbers they call from; append WHERE, then GROUP BY c.id. */
+export const CONTACTS_WITH_PHONES_SQL = `
+  SELECT c.id, c.name, c.email, c.mobile,
+         COALESCE(array_agg(p.e164 ORDER BY p.e164) FILTER (WHERE p.e164 IS NOT NULL), '{}') AS phones
+    FROM contacts c
+    LEFT JOIN contact_phones p ON p.contact_id = c.id`;
+
 export class PgContactAdmin {
   constructor(private readonly pool: Pool) {}
 
@@ -65,12 +72,7 @@ export class PgContactAdmin {
 
   async listContacts(): Promise<ContactWithPhones[]> {
     const { rows } = await this.pool.query<ContactWithPhones>(
-      `SELECT c.id, c.name, c.email, c.mobile,
-              COALESCE(array_agg(p.e164 ORDER BY p.e164) FILTER (WHERE p.e164 IS NOT NULL), '{}') AS phones
-         FROM contacts c
-         LEFT JOIN contact_phones p ON p.contact_id = c.id
-        GROUP BY c.id
-        ORDER BY c.name, c.id`,
+      `${CONTACTS_WITH_PHONES_SQL} GROUP BY c.id ORDER BY c.name, c.id`,
     );
     return rows;
   }
