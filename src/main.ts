@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import ari from 'ari-client';
 import { createAmiClient } from './ami/ami-client';
 import { createAmiResultPublisher } from './ami/ami-result-publisher';
@@ -6,12 +7,11 @@ import { attachStasisApp } from './ari/stasis-app';
 import { CallSession } from './call/call-session';
 import { systemClock } from './call/clock';
 import { ConfigError, loadAppConfig, type AppConfig } from './config/app-config';
-import { createVerificationFlow } from './flow/verification-flow';
+import { createCallFlow } from './flow/call-flow';
+import { createOtpFlow } from './flow/otp-flow';
 import { createLogger, type Logger } from './log/logger';
 import { maskPhone } from './log/mask';
-import { createCodeDelivery } from './senders/code-delivery';
-import { createEmailTransport } from './senders/email-transport';
-import { createSmsTransport } from './senders/sms-transport';
+import { createDeliveryFromConfig } from './senders/delivery-from-config';
 import { createAdminServer } from './http/admin-server';
 import { createHealthCheck } from './http/health-check';
 import { createOpsServices } from './ops/ops-services';
@@ -19,9 +19,10 @@ import { createAmiDialplanChecker } from './ami/ami-dialplan-checker';
 import { checkDb, createPool, describeDbError } from './store/db';
 import { migrate } from './store/migrate';
 import { PgAuditTrail } from './store/pg-audit-trail';
-import { PgCodeStore } from './store/pg-code-store';
+import { startHousekeeping } from './store/housekeeping';
 import { PgConfigStore, startConfigListener } from './store/pg-config-store';
 import { PgContactDirectory } from './store/pg-contact-directory';
+import { createPgVerificationService } from './verification/create-pg-verification-service';
 
 /**
  * The composition root: the only place that knows every adapter. It reads the configuration
@@ -46,23 +47,7 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
   const listener = startConfigListener(pool, configStore, { logger: log });
   const audit = new PgAuditTrail(pool, { logger: log });
 
-  const delivery = createCodeDelivery({
-    templates: configStore,
-    email: createEmailTransport({
-      host: cfg.SMTP_HOST,
-      port: cfg.SMTP_PORT,
-      secure: cfg.SMTP_SECURE,
-      user: cfg.SMTP_USER,
-      pass: cfg.SMTP_PASSWORD,
-      from: cfg.SMTP_FROM,
-    }),
-    sms: createSmsTransport({
-      accountSid: cfg.TWILIO_ACCOUNT_SID,
-      authToken: cfg.TWILIO_AUTH_TOKEN,
-      from: cfg.TWILIO_FROM,
-      apiBaseUrl: cfg.TWILIO_API_BASE_URL,
-    }),
-  });
+  const delivery = createDeliveryFromConfig(cfg, configStore);
 
   const ami = createAmiClient({
     host: cfg.AMI_HOST,
@@ -72,15 +57,27 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     onError: (err) => log.warn('AMI connection problem', { problem: err.message }),
   });
 
-  const flow = createVerificationFlow({
+  const publisher = createAmiResultPublisher(ami);
+  // One verification service for calls, the admin API and (built the same way) the CLI.
+  const verifications = createPgVerificationService({
+    pool,
     config: configStore,
-    contacts: new PgContactDirectory(pool),
-    codes: new PgCodeStore(pool),
     delivery,
-    audit,
-    publisher: createAmiResultPublisher(ami),
-    clock: systemClock,
     secret: cfg.PINVERIFY_CODE_SECRET,
+    log,
+    alarm: (alarm) => {
+      publisher
+        .publishAlarm({ ...alarm })
+        .catch((err: unknown) => log.warn('publishing the limit alarm failed', { problem: String(err) }));
+    },
+  });
+  const contacts = new PgContactDirectory(pool);
+  // The flow of each route mode; a call's route picks one (no route: otp).
+  const modes = { otp: createOtpFlow({ contacts, verifier: verifications }) };
+  const stopHousekeeping = startHousekeeping({
+    pool,
+    config: configStore,
+    runner: `${hostname()}:${process.pid}`,
     log,
   });
 
@@ -107,7 +104,8 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
       ? null
       : createAdminServer({
           pool,
-          ops: (actor) => createOpsServices({ pool, actor, dialplan: () => dialplan }),
+          ops: (actor) =>
+            createOpsServices({ pool, actor, dialplan: () => dialplan, verifications: () => verifications }),
           health,
           log,
           version: APP_VERSION,
@@ -139,7 +137,8 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
         args: entry.args,
       });
       const session = new CallSession(channel, systemClock, { log: callLog });
-      flow
+      // One child logger per call, handed to everything that works on the call.
+      createCallFlow({ config: configStore, audit, publisher, clock: systemClock, log: callLog, modes })
         .run(session, { ...entry, callId })
         .then((o) => callLog.info('call done', { ...o }))
         .catch((err: unknown) => callLog.error('flow crashed', { problem: String(err) }));
@@ -151,6 +150,7 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
 
   return async () => {
     log.info('shutting down', { activeCalls: app.active() });
+    stopHousekeeping();
     client?.stop();
     await admin?.close();
     ami.close();

@@ -11,7 +11,11 @@ import { PbxUnreachableError } from '../ops/dialplan-checker';
 import { createOpsServices, type OpsServices } from '../ops/ops-services';
 import type { DialplanSource } from '../ops/pbx-checks';
 import { createPool } from '../store/db';
-import { amiSettings, databaseUrl } from './cli-env';
+import { createDeliveryFromEnv } from '../senders/delivery-from-config';
+import { PgConfigStore } from '../store/pg-config-store';
+import { createPgVerificationService } from '../verification/create-pg-verification-service';
+import type { VerificationService } from '../verification/verification-service';
+import { amiSettings, CliUsageError, databaseUrl } from './cli-env';
 import { formatJson, type CliIo } from './cli-io';
 
 export interface CliOverrides {
@@ -26,6 +30,7 @@ export class CliContext {
   private amiInstance: AmiClient | null = null;
   private checker: AmiDialplanChecker | null = null;
   private opsInstance: OpsServices | null = null;
+  private verificationService: VerificationService | null = null;
   /** Set by run-cli.ts from --env-file before the command runs. */
   env: NodeJS.ProcessEnv;
   json = false;
@@ -59,8 +64,33 @@ export class CliContext {
       pool: this.pool(),
       actor: this.actor,
       dialplan: this.overrides.dialplan ?? (() => this.dialplan()),
+      verifications: () => this.verifications(),
     });
     return this.opsInstance;
+  }
+
+  /**
+   * The verification service on the app's database, sending with the app's SMTP and Twilio
+   * settings (from the environment or the env file). Needs PINVERIFY_CODE_SECRET: the same
+   * secret as the app, or codes sent by one could not be checked by the other.
+   */
+  verifications(): VerificationService {
+    if (this.verificationService) return this.verificationService;
+    const secret = this.env.PINVERIFY_CODE_SECRET ?? '';
+    if (secret.length < 16)
+      throw new CliUsageError(
+        'PINVERIFY_CODE_SECRET is not set (at least 16 characters, the same as the app)',
+      );
+    const config = new PgConfigStore(this.pool(), { ttlSeconds: 1 });
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    this.verificationService = createPgVerificationService({
+      pool: this.pool(),
+      config,
+      delivery: createDeliveryFromEnv(this.env, config),
+      secret,
+      log: quiet,
+    });
+    return this.verificationService;
   }
 
   /** The running PBX's dialplan over AMI; PbxUnreachableError when AMI is not configured. */

@@ -17,6 +17,7 @@ import { registerContactsCommands } from './commands/contacts-command';
 import { registerRoutesCommands } from './commands/routes-command';
 import { registerSettingsCommands } from './commands/settings-command';
 import { registerTemplatesCommands } from './commands/templates-command';
+import { registerVerificationsCommands } from './commands/verifications-command';
 
 export { EXIT };
 
@@ -49,6 +50,7 @@ ARI_URL/ARI_USER/ARI_PASSWORD (test-call), SINK_URL (test-call reading codes fro
   registerTemplatesCommands(program, ctx);
   registerContactsCommands(program, ctx);
   registerCallsCommands(program, ctx);
+  registerVerificationsCommands(program, ctx);
   registerApiKeysCommands(program, ctx);
   for (const register of extra) register(program, ctx);
 
@@ -83,12 +85,12 @@ export function reportError(err: unknown, ctx: CliContext): number {
   }
   if (err instanceof OpsError) {
     if (ctx.json)
-      io.out(JSON.stringify({ error: err.kind, message: err.message, problems: err.problems }, null, 2));
+      io.out(JSON.stringify({ error: err.code, message: err.message, problems: err.problems }, null, 2));
     if (err.problems.length > 1 || (err.problems.length === 1 && err.kind === 'invalid')) {
       io.err(`pinverify: refused:`);
       for (const p of err.problems) io.err(`  ${p.field}: ${p.message}`);
     } else io.err(`pinverify: ${err.message}`);
-    return err.kind === 'unavailable' ? EXIT.unavailable : EXIT.refused;
+    return err.kind === 'unavailable' || err.kind === 'upstream' ? EXIT.unavailable : EXIT.refused;
   }
   if (err instanceof PbxUnreachableError) {
     io.err(`pinverify: the PBX is unreachable: ${err.message}`);

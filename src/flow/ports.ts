@@ -3,53 +3,13 @@
  * (Postgres), src/senders (nodemailer, twilio) and src/ami implement them; src/main.ts wires them.
  * The flow itself never imports pg, twilio, nodemailer or ari-client.
  */
-
-export type DeliveryChannel = 'email' | 'sms';
-
-export type VerificationResult = 'verified' | 'failed';
-
-/** Why a call ended the way it did; written to PINVERIFY_REASON, the AMI event and the audit record. */
-export type Reason =
-  | 'ok'
-  | 'no_match'
-  | 'multi_match'
-  | 'no_input'
-  | 'caller_bailed'
-  | 'delivery_failed'
-  | 'max_attempts'
-  | 'max_sends'
-  | 'abandoned'
-  | 'unavailable'
-  | 'internal_error';
-
-/** A route: which destinations a caller reaches, chosen by the previous hop (sub-IVR context or Stasis arg route=). */
-export interface Route {
-  id: number;
-  title: string;
-  previousHop: string;
-  /** "exten", "exten@context" or "exten@context:priority" */
-  successDestination: string;
-  failedDestination: string;
-  enabled: boolean;
-}
-
-/** Every setting the flow reads. Stored in Postgres (table settings), edited by ops. */
-export interface FlowSettings {
-  defaultSuccessDestination: string;
-  defaultFailedDestination: string;
-  defaultContext: string;
-  codeLength: number; // 4..10
-  codeValiditySeconds: number; // <= 600
-  maxTriesPerCode: number;
-  maxSendsPerCall: number;
-  maxMenuPrompts: number;
-  menuTimeoutMs: number;
-  firstDigitTimeoutMs: number;
-  interDigitTimeoutMs: number;
-  sendTimeoutMs: number;
-  defaultCountry: string; // ISO 3166 alpha-2, for caller-ID normalisation
-  companyName: string;
-}
+import type { CallOutcome, Contact, DeliveryChannel, FlowSettings, LockState, Route } from '../domain';
+import type {
+  CancelResult,
+  CheckResult,
+  SendResult,
+  StartRequest,
+} from '../verification/verification-service';
 
 export interface ConfigStore {
   getSettings(): Promise<FlowSettings>;
@@ -57,34 +17,9 @@ export interface ConfigStore {
   findRoute(previousHop: string): Promise<Route | null>;
 }
 
-export interface Contact {
-  id: number;
-  name: string;
-  email: string | null;
-  /** E.164 number that receives SMS, or null. */
-  mobile: string | null;
-}
-
 export interface ContactDirectory {
   /** Contacts having this E.164 number among their phone numbers. At most `limit` rows. */
   findByPhone(e164: string, limit: number): Promise<Contact[]>;
-}
-
-export type CodeCheck =
-  | { kind: 'ok' }
-  | { kind: 'wrong'; triesLeft: number }
-  | { kind: 'expired' }
-  | { kind: 'exhausted' }
-  | { kind: 'missing' };
-
-/** One live code per call, stored only as a keyed hash. */
-export interface CodeStore {
-  /** Stores (or replaces) the call's code. Resets the try counter. */
-  put(callId: string, codeHash: string, expiresAt: Date, maxTries: number): Promise<void>;
-  /** Atomically compares and counts a try. A correct code is consumed (single use). */
-  check(callId: string, codeHash: string, now: Date): Promise<CodeCheck>;
-  /** The code dies with the call. */
-  discard(callId: string): Promise<void>;
 }
 
 export interface CodeMessage {
@@ -110,6 +45,7 @@ export type AuditKind =
   | 'resend'
   | 'attempt'
   | 'expired'
+  | 'refused'
   | 'outcome'
   | 'hangup'
   | 'error';
@@ -120,15 +56,6 @@ export interface CallOpened {
   callerMasked: string;
   previousHop: string;
   startedAt: Date;
-}
-
-export interface CallOutcome {
-  result: VerificationResult;
-  reason: Reason;
-  method: DeliveryChannel | null;
-  contactId: number | null;
-  route: string;
-  destination: string;
 }
 
 /** The audit trail. Details must already be masked: no code, no full number, no full email. */
@@ -161,4 +88,16 @@ export interface MessageTemplate {
 
 export interface TemplateStore {
   getTemplate(channel: DeliveryChannel): Promise<MessageTemplate>;
+}
+
+/**
+ * The verification service as the call flows use it (src/verification/verification-service.ts):
+ * the same service, limits and records as the HTTP API and the CLI.
+ */
+export interface Verifier {
+  lockState(contactId: number): Promise<LockState>;
+  start(req: StartRequest, signal?: AbortSignal): Promise<SendResult>;
+  resend(id: string, opts?: { signal?: AbortSignal }): Promise<SendResult>;
+  check(id: string, code: string): Promise<CheckResult>;
+  cancel(id: string, reason?: string | null): Promise<CancelResult | null>;
 }

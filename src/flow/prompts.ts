@@ -21,6 +21,11 @@ export const PROMPTS = {
   'code-expired': 'That code has expired. To receive a new code, press zero then pound.',
   resent: 'We have sent your code again.',
   'no-more-sends': 'Sorry, we cannot send the code again.',
+  'resend-wait':
+    'Your code was sent a moment ago. Please allow a little time for it to arrive before asking again.',
+  locked:
+    'For your security, verification by code is not possible for you right now, after too many incorrect codes.',
+  'rate-limited': 'Sorry, we cannot send you another code right now.',
   verified: 'Thank you. You are verified.',
   'not-verified': 'We could not verify you.',
   connecting: 'Please hold while we connect you.',

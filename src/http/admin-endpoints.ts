@@ -11,6 +11,12 @@ import { newContactSchema } from '../ops/contact-admin';
 import { newRouteSchema, routePatchSchema } from '../ops/route-admin';
 import { sampleValuesSchema, templatePatchSchema } from '../ops/template-admin';
 import { SETTING_SCHEMAS } from '../store/settings-schema';
+import {
+  checkVerificationSchema,
+  listVerificationsSchema,
+  resendVerificationSchema,
+  startVerificationSchema,
+} from '../ops/verification-admin';
 
 const flag = z
   .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
@@ -204,6 +210,67 @@ export const ENDPOINTS: readonly Endpoint[] = [
         );
       return report;
     },
+  },
+  {
+    method: 'POST',
+    url: '/v1/contacts/:id/unlock',
+    tag: 'contacts',
+    summary: 'Clear a contact lockout (failed checks in the last 24 h) and the send counts of its addresses',
+    params: { id: 'contact id' },
+    handler: ({ ops, params }) => ops.verifications.unlock(params.id ?? ''),
+  },
+  {
+    method: 'POST',
+    url: '/v1/verifications',
+    tag: 'verifications',
+    summary:
+      'Start a verification: a code to the contact by sms or email (429 locked / rate_limited naming the limit, 502 delivery_failed)',
+    body: startVerificationSchema,
+    status: 201,
+    handler: ({ ops, body }) => ops.verifications.start(body),
+  },
+  {
+    method: 'GET',
+    url: '/v1/verifications',
+    tag: 'verifications',
+    summary: 'Verifications, newest first',
+    query: listVerificationsSchema,
+    handler: ({ ops, query }) => ops.verifications.list(query),
+  },
+  {
+    method: 'GET',
+    url: '/v1/verifications/:id',
+    tag: 'verifications',
+    summary: 'One verification',
+    params: { id: 'verification id (VE...)' },
+    handler: ({ ops, params }) => ops.verifications.get(params.id ?? ''),
+  },
+  {
+    method: 'POST',
+    url: '/v1/verifications/:id/check',
+    tag: 'verifications',
+    summary:
+      'Check a code: status approved, pending (wrong code), max_attempts_reached or expired (409 when already decided, 429 max_attempts / locked)',
+    params: { id: 'verification id (VE...)' },
+    body: checkVerificationSchema,
+    handler: ({ ops, params, body }) => ops.verifications.check(params.id ?? '', body),
+  },
+  {
+    method: 'POST',
+    url: '/v1/verifications/:id/resend',
+    tag: 'verifications',
+    summary: 'Send the same code again while it is valid (429 max_sends / rate_limited with the cooldown)',
+    params: { id: 'verification id (VE...)' },
+    body: resendVerificationSchema.optional(),
+    handler: ({ ops, params, body }) => ops.verifications.resend(params.id ?? '', body ?? {}),
+  },
+  {
+    method: 'POST',
+    url: '/v1/verifications/:id/cancel',
+    tag: 'verifications',
+    summary: 'Cancel a pending verification (409 when already decided)',
+    params: { id: 'verification id (VE...)' },
+    handler: ({ ops, params }) => ops.verifications.cancel(params.id ?? ''),
   },
   {
     method: 'GET',

@@ -35,6 +35,8 @@ const STATUS: Record<OpsError['kind'], number> = {
   invalid: 400,
   not_found: 404,
   conflict: 409,
+  limited: 429,
+  upstream: 502,
   unavailable: 503,
 };
 
@@ -86,7 +88,10 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof HttpProblem) return send(reply, err.status, err.error, err.message, err.problems);
-    if (err instanceof OpsError) return send(reply, STATUS[err.kind], err.kind, err.message, err.problems);
+    if (err instanceof OpsError) {
+      if (err.retryAfterSeconds !== null) void reply.header('retry-after', String(err.retryAfterSeconds));
+      return send(reply, STATUS[err.kind], err.code, err.message, err.problems);
+    }
     if (err instanceof PbxUnreachableError)
       return send(reply, 503, 'unavailable', `the PBX is unreachable: ${err.message}`);
     if (isDbUnreachable(err)) {
@@ -167,7 +172,9 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
           (e.method === 'POST' || e.method === 'PATCH' || e.method === 'PUT') &&
           !e.csvBody &&
           e.body &&
-          req.body === undefined
+          req.body === undefined &&
+          // A body that may be left out (resend without customCode).
+          !e.body.safeParse(undefined).success
         )
           throw new HttpProblem(400, 'invalid', 'the body is empty; send a JSON object');
         const result = await e.handler({

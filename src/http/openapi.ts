@@ -78,7 +78,8 @@ export function buildOpenApi(endpoints: readonly Endpoint[], version: string): R
       operation.requestBody = { required: true, content: { 'text/csv': { schema: { type: 'string' } } } };
     else if (e.body)
       operation.requestBody = {
-        required: true,
+        // A body the endpoint can do without (resend without customCode) is optional.
+        required: !e.body.safeParse(undefined).success,
         content: { 'application/json': { schema: jsonSchema(e.body) } },
       };
     paths[path] = { ...paths[path], [e.method.toLowerCase()]: operation };

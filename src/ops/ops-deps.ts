@@ -3,6 +3,7 @@
  * command that does not check destinations never opens an AMI connection), and who is acting.
  */
 import type { Pool } from 'pg';
+import type { VerificationService } from '../verification/verification-service';
 import type { DialplanSource } from './pbx-checks';
 
 export interface OpsDeps {
@@ -10,4 +11,6 @@ export interface OpsDeps {
   dialplan: DialplanSource;
   /** "cli:<os user>" or "api:<key name>"; recorded with every change (config_changes). */
   actor: string;
+  /** The verification service (built on first use: the CLI needs the senders only to send). */
+  verifications?: () => VerificationService;
 }

@@ -6,7 +6,12 @@
  */
 import type { z } from 'zod';
 
-export type OpsErrorKind = 'invalid' | 'not_found' | 'conflict' | 'unavailable';
+/**
+ * invalid 400 / exit 1; not_found 404 / 1; conflict 409 / 1; limited 429 / 1 (a limit of the
+ * verification service: `code` says which: locked, rate_limited, max_sends, max_attempts);
+ * upstream 502 / 3 (the mail server or SMS provider failed); unavailable 503 / 3.
+ */
+export type OpsErrorKind = 'invalid' | 'not_found' | 'conflict' | 'limited' | 'upstream' | 'unavailable';
 
 export interface FieldProblem {
   /** The field as the user wrote it: a JSON property, a CSV column, a setting key. */
@@ -15,13 +20,18 @@ export interface FieldProblem {
 }
 
 export class OpsError extends Error {
+  /** The error word of the API answer: the kind, or a finer word (locked, rate_limited, ...). */
+  readonly code: string;
+  readonly retryAfterSeconds: number | null;
   constructor(
     readonly kind: OpsErrorKind,
     message: string,
     readonly problems: readonly FieldProblem[] = [],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: string; retryAfterSeconds?: number },
   ) {
     super(message, options);
+    this.code = options?.code ?? kind;
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? null;
     this.name = 'OpsError';
   }
 }

@@ -11,6 +11,7 @@ import type { OpsDeps } from './ops-deps';
 import { createRouteAdmin } from './route-admin';
 import { createSettingsAdmin } from './settings-admin';
 import { createTemplateAdmin } from './template-admin';
+import { createVerificationAdmin } from './verification-admin';
 
 export function createOpsServices(deps: OpsDeps) {
   return {
@@ -20,6 +21,7 @@ export function createOpsServices(deps: OpsDeps) {
     contacts: createContactAdmin(deps),
     calls: createCallHistory(deps.pool),
     apiKeys: createApiKeyAdmin(deps),
+    verifications: createVerificationAdmin(deps),
     changes: (limit = 20) => recentConfigChanges(deps.pool, limit),
   };
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { DestinationError, parseDestination } from '../flow/destination';
-import type { Route } from '../flow/ports';
+import type { Route } from '../domain';
 import { withTransaction, type Queryable } from '../store/db';
 import { ROUTE_COLUMNS, routeFromRow, type RouteRow } from '../store/pg-config-store';
 import { recordConfigChange } from './config-change-log';

@@ -3,11 +3,16 @@
  * related values (a new default context and its destinations) are checked together and saved
  * in one transaction: one NOTIFY, so no call ever sees half of the change.
  */
-import type { FlowSettings } from '../flow/ports';
+import type { FlowSettings } from '../domain';
 import { withTransaction } from '../store/db';
 import { DEFAULT_SETTINGS } from '../store/config-defaults';
 import { readSettings } from '../store/pg-config-store';
-import { SETTING_DOCS, SETTING_SCHEMAS, type SettingIssue } from '../store/settings-schema';
+import {
+  guessBoundProblem,
+  SETTING_DOCS,
+  SETTING_SCHEMAS,
+  type SettingIssue,
+} from '../store/settings-schema';
 import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
 import { invalid, type FieldProblem } from './ops-error';
@@ -116,6 +121,11 @@ export function createSettingsAdmin(deps: OpsDeps) {
 
       const current = await readSettings(pool);
       const next = { ...current, ...parsed } as FlowSettings;
+      const bound = guessBoundProblem(next);
+      if (bound) {
+        const named = (['codeLength', 'maxFailedChecksPerContact'] as const).filter((k) => k in parsed);
+        throw invalid([{ field: named.join(', ') || 'maxFailedChecksPerContact', message: bound }]);
+      }
       const checks: PbxCheck[] = [];
       const contextChanged =
         parsed.defaultContext !== undefined && parsed.defaultContext !== current.defaultContext;

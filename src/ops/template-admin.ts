@@ -4,7 +4,8 @@
  * subject (validateTemplate names each problem and the part it is in).
  */
 import { z } from 'zod';
-import type { DeliveryChannel, MessageTemplate } from '../flow/ports';
+import type { MessageTemplate } from '../flow/ports';
+import type { DeliveryChannel } from '../domain';
 import { DEFAULT_TEMPLATES } from '../store/config-defaults';
 import { withTransaction } from '../store/db';
 import {

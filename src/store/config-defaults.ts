@@ -4,7 +4,8 @@
  * or invalid, so a bad edit degrades one setting instead of breaking every call.
  * test/integration/config-store.test.ts checks the two stay equal.
  */
-import type { DeliveryChannel, FlowSettings, MessageTemplate } from '../flow/ports';
+import type { DeliveryChannel, FlowSettings } from '../domain';
+import type { MessageTemplate } from '../flow/ports';
 
 export const DEFAULT_SETTINGS: Readonly<FlowSettings> = Object.freeze({
   defaultSuccessDestination: '2000',
@@ -14,6 +15,14 @@ export const DEFAULT_SETTINGS: Readonly<FlowSettings> = Object.freeze({
   codeValiditySeconds: 300,
   maxTriesPerCode: 3,
   maxSendsPerCall: 3,
+  maxSendsPerVerification: 5,
+  resendCooldownSeconds: 30,
+  maxFailedChecksPerContact: 10,
+  maxSendsPerDestinationPerHour: 3,
+  maxSendsPerDestinationPerDay: 10,
+  maxSendsPerCountryPerHour: 200,
+  maxSendsPerHour: 1000,
+  retentionDays: 90,
   maxMenuPrompts: 3,
   menuTimeoutMs: 5000,
   firstDigitTimeoutMs: 10000,

@@ -11,7 +11,8 @@
  *    acknowledgement or a journal replay never duplicates anything.
  */
 import { randomUUID } from 'node:crypto';
-import type { AuditKind, AuditTrail, CallOpened, CallOutcome } from '../flow/ports';
+import type { AuditKind, AuditTrail, CallOpened } from '../flow/ports';
+import type { CallOutcome } from '../domain';
 import { systemClock, type Clock, type TimerHandle } from '../call/clock';
 import { errorMessage, silentLogger, type Queryable, type StoreLogger } from './db';
 

@@ -6,14 +6,8 @@
  */
 import NodeCache from 'node-cache';
 import { Client, type ClientConfig, Pool } from 'pg';
-import type {
-  ConfigStore,
-  DeliveryChannel,
-  FlowSettings,
-  MessageTemplate,
-  Route,
-  TemplateStore,
-} from '../flow/ports';
+import type { ConfigStore, MessageTemplate, TemplateStore } from '../flow/ports';
+import type { DeliveryChannel, FlowSettings, Route } from '../domain';
 import { DEFAULT_TEMPLATES } from './config-defaults';
 import { errorMessage, silentLogger, type Queryable, type StoreLogger } from './db';
 import { parseSettings, templateProblem, type SettingIssue } from './settings-schema';
@@ -33,9 +27,11 @@ export interface RouteRow {
   success_destination: string;
   failed_destination: string;
   enabled: boolean;
+  mode: string;
 }
 
-export const ROUTE_COLUMNS = 'id, title, previous_hop, success_destination, failed_destination, enabled';
+export const ROUTE_COLUMNS =
+  'id, title, previous_hop, success_destination, failed_destination, enabled, mode';
 
 export function routeFromRow(row: RouteRow): Route {
   return {
@@ -45,6 +41,8 @@ export function routeFromRow(row: RouteRow): Route {
     successDestination: row.success_destination,
     failedDestination: row.failed_destination,
     enabled: row.enabled,
+    // The column's CHECK keeps it to known modes.
+    mode: row.mode as Route['mode'],
   };
 }
 

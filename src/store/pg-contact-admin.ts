@@ -5,7 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { withTransaction } from './db';
-import type { Contact } from '../flow/ports';
+import type { Contact } from '../domain';
 
 export const E164_PATTERN = /^\+[1-9][0-9]{6,14}$/;
 const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+$/;

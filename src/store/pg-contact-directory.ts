@@ -1,7 +1,8 @@
 /**
  * Who is calling: contacts that have the caller's number among their phone numbers.
  */
-import type { Contact, ContactDirectory } from '../flow/ports';
+import type { ContactDirectory } from '../flow/ports';
+import type { Contact } from '../domain';
 import type { Queryable } from './db';
 
 export class PgContactDirectory implements ContactDirectory {
@@ -17,6 +18,32 @@ export class PgContactDirectory implements ContactDirectory {
         ORDER BY c.id
         LIMIT $2`,
       [e164, Math.max(0, Math.floor(limit))],
+    );
+    return rows.map((row) => ({ id: row.id, name: row.name, email: row.email, mobile: row.mobile }));
+  }
+
+  async findById(id: number): Promise<Contact | null> {
+    const { rows } = await this.db.query<Contact>(
+      'SELECT id, name, email, mobile FROM contacts WHERE id = $1',
+      [id],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, name: row.name, email: row.email, mobile: row.mobile } : null;
+  }
+
+  /**
+   * Contacts a destination is on file for: an email address (case-insensitive) or an E.164
+   * number (their mobile or a number they call from). At most `limit`.
+   */
+  async findByDestination(destination: string, limit: number): Promise<Contact[]> {
+    const isEmail = destination.includes('@');
+    const { rows } = await this.db.query<Contact>(
+      isEmail
+        ? 'SELECT id, name, email, mobile FROM contacts WHERE lower(email) = lower($1) ORDER BY id LIMIT $2'
+        : `SELECT c.id, c.name, c.email, c.mobile FROM contacts c
+            WHERE c.mobile = $1 OR EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_id = c.id AND p.e164 = $1)
+            ORDER BY c.id LIMIT $2`,
+      [destination, limit],
     );
     return rows.map((row) => ({ id: row.id, name: row.name, email: row.email, mobile: row.mobile }));
   }

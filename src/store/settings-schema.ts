@@ -5,7 +5,8 @@
  */
 import { isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
-import type { FlowSettings, MessageTemplate } from '../flow/ports';
+import { guessChancePerDay, MAX_GUESS_CHANCE_PER_DAY, safeFailureLimit, type FlowSettings } from '../domain';
+import type { MessageTemplate } from '../flow/ports';
 import { DEFAULT_SETTINGS } from './config-defaults';
 
 /** "exten", "exten@context" or "exten@context:priority", as routes.*_destination in SQL. */
@@ -27,6 +28,15 @@ export const SETTING_SCHEMAS: { readonly [K in keyof FlowSettings]: z.ZodType<Fl
   codeValiditySeconds: int(30, 600),
   maxTriesPerCode: int(1, 10),
   maxSendsPerCall: int(1, 10),
+  maxSendsPerVerification: int(1, 10),
+  resendCooldownSeconds: int(0, 600),
+  // Bounded again together with codeLength (guessBoundProblem): the lockout is what makes a short code safe.
+  maxFailedChecksPerContact: int(1, 1000),
+  maxSendsPerDestinationPerHour: int(1, 1000),
+  maxSendsPerDestinationPerDay: int(1, 10_000),
+  maxSendsPerCountryPerHour: int(1, 1_000_000),
+  maxSendsPerHour: int(1, 1_000_000),
+  retentionDays: int(1, 3650),
   maxMenuPrompts: int(1, 10),
   menuTimeoutMs: int(1000, 60_000),
   firstDigitTimeoutMs: int(1000, 60_000),
@@ -84,7 +94,38 @@ export function parseSettings(
       report({ key, value: stored.get(key), problem: 'unknown setting, ignored', defaultValue: undefined });
     }
   }
-  return settings as unknown as FlowSettings;
+  const parsedSettings = settings as unknown as FlowSettings;
+  const bound = guessBoundProblem(parsedSettings);
+  if (bound) {
+    // A combination edited by hand that gives guessers too good a chance: keep the code
+    // length (callers and templates depend on it) and tighten the lockout instead.
+    const safe = safeFailureLimit(parsedSettings.codeLength);
+    report({
+      key: 'maxFailedChecksPerContact',
+      value: parsedSettings.maxFailedChecksPerContact,
+      problem: bound,
+      defaultValue: safe,
+    });
+    parsedSettings.maxFailedChecksPerContact = safe;
+  }
+  return parsedSettings;
+}
+
+/**
+ * Settings that together give a guesser more than a 1 in 10,000 chance per contact per day
+ * (failures allowed a day / 10^codeLength; NIST SP 800-63B's 100 failures against 6 digits is
+ * that bound). Null when they are fine.
+ */
+export function guessBoundProblem(
+  s: Pick<FlowSettings, 'codeLength' | 'maxFailedChecksPerContact'>,
+): string | null {
+  const chance = guessChancePerDay(s.maxFailedChecksPerContact, s.codeLength);
+  if (chance <= MAX_GUESS_CHANCE_PER_DAY) return null;
+  return (
+    `maxFailedChecksPerContact ${s.maxFailedChecksPerContact} with codeLength ${s.codeLength} gives a guesser ` +
+    `1 in ${Math.round(1 / chance).toLocaleString('en-US')} per contact per day; at most 1 in 10,000 is allowed ` +
+    `(lower maxFailedChecksPerContact to ${safeFailureLimit(s.codeLength)} or raise codeLength)`
+  );
 }
 
 /** Why a stored template cannot be used, or null when it is fine. */
@@ -104,8 +145,18 @@ export const SETTING_DOCS: { readonly [K in keyof FlowSettings]: string } = {
   defaultContext: 'dialplan context of destinations written without @context',
   codeLength: 'digits in a one-time code (4-10)',
   codeValiditySeconds: 'how long a code stays valid, in seconds (30-600)',
-  maxTriesPerCode: 'wrong entries allowed per code before the call fails (1-10)',
+  maxTriesPerCode: 'checks allowed per verification (per code) before it is max_attempts_reached (1-10)',
   maxSendsPerCall: 'codes sent per call, first send and resends together (1-10)',
+  maxSendsPerVerification: 'sends of one verification, first send and resends together (1-10)',
+  resendCooldownSeconds: 'wait before the same code may be sent again, in seconds (0-600)',
+  maxFailedChecksPerContact:
+    'failed checks per contact in a rolling 24 h before new verifications are refused as locked (1-1000; with codeLength at most 1 in 10,000 guess chance a day)',
+  maxSendsPerDestinationPerHour: 'codes sent to one number or email address per hour (1-1000)',
+  maxSendsPerDestinationPerDay: 'codes sent to one number or email address per 24 h (1-10000)',
+  maxSendsPerCountryPerHour:
+    'text messages per country calling code per hour; tripping it raises an alarm (SMS pumping)',
+  maxSendsPerHour: 'codes sent per hour overall, every channel; tripping it raises an alarm',
+  retentionDays: 'days verifications, calls and call events are kept (1-3650)',
   maxMenuPrompts: 'times the email/SMS menu is played before giving up (1-10)',
   menuTimeoutMs: 'wait for a menu choice, in ms (1000-60000)',
   firstDigitTimeoutMs: 'wait for the first digit of the code, in ms (1000-60000)',

@@ -1,4 +1,5 @@
-import type { AuditKind, AuditTrail, CallOpened, CallOutcome } from '../../src/flow/ports';
+import type { AuditKind, AuditTrail, CallOpened } from '../../src/flow/ports';
+import type { CallOutcome } from '../../src/domain';
 import { behave, type Behaviour } from './fake-behaviour';
 
 export interface RecordedAuditEvent {

@@ -1,5 +1,6 @@
-import type { ConfigStore, FlowSettings, Route } from '../../src/flow/ports';
-import { DEFAULT_SETTINGS } from '../../src/flow/verification-flow';
+import type { ConfigStore } from '../../src/flow/ports';
+import type { FlowSettings, Route } from '../../src/domain';
+import { DEFAULT_SETTINGS } from '../../src/store/config-defaults';
 import { behave, type Behaviour } from './fake-behaviour';
 
 export class FakeConfigStore implements ConfigStore {

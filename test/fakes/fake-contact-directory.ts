@@ -1,4 +1,5 @@
-import type { Contact, ContactDirectory } from '../../src/flow/ports';
+import type { ContactDirectory } from '../../src/flow/ports';
+import type { Contact } from '../../src/domain';
 import { behave, type Behaviour } from './fake-behaviour';
 
 export interface DirectoryEntry {

@@ -1,4 +1,5 @@
-import type { CallOutcome, ResultPublisher } from '../../src/flow/ports';
+import type { ResultPublisher } from '../../src/flow/ports';
+import type { CallOutcome } from '../../src/domain';
 import { behave, type Behaviour } from './fake-behaviour';
 
 export type PublishedOutcome = CallOutcome & { channelId: string; callId: string };

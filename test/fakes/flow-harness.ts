@@ -14,18 +14,21 @@
  * reached the log or the audit trail.
  */
 import { CallSession } from '../../src/call/call-session';
-import type { AuditKind, CallOutcome, Contact, FlowSettings, Route } from '../../src/flow/ports';
+import type { AuditKind } from '../../src/flow/ports';
+import type { CallOutcome, Contact, FlowSettings, Route } from '../../src/domain';
 import { promptMedia, type PromptName } from '../../src/flow/prompts';
-import { createVerificationFlow, type CallEntry } from '../../src/flow/verification-flow';
+import { createCallFlow, type CallEntry } from '../../src/flow/call-flow';
+import { createOtpFlow } from '../../src/flow/otp-flow';
+import { VerificationService } from '../../src/verification/verification-service';
 import { FakeAuditTrail } from './fake-audit-trail';
 import { FakeChannel, type FakePlayback } from './fake-channel';
 import { FakeClock } from './fake-clock';
 import { FakeCodeDelivery } from './fake-code-delivery';
-import { FakeCodeStore } from './fake-code-store';
 import { FakeConfigStore } from './fake-config-store';
 import { FakeContactDirectory, type DirectoryEntry } from './fake-contact-directory';
 import { FakeFlowLogger } from './fake-flow-logger';
 import { FakeResultPublisher } from './fake-result-publisher';
+import { FakeVerificationStore } from './fake-verification-store';
 import { flushPromises } from './flush-promises';
 
 /** What a script step can do to the call. */
@@ -98,6 +101,7 @@ export const SUPPORT_ROUTE: Route = {
   successDestination: '2001',
   failedDestination: '2901@pinverify-destinations:1',
   enabled: true,
+  mode: 'otp',
 };
 
 /** Settings tests mostly use: the built-in defaults with round numbers. */
@@ -111,6 +115,11 @@ export const TEST_SETTINGS: Partial<FlowSettings> = {
   firstDigitTimeoutMs: 10000,
   interDigitTimeoutMs: 5000,
   sendTimeoutMs: 8000,
+  maxSendsPerVerification: 5,
+  resendCooldownSeconds: 30,
+  maxFailedChecksPerContact: 10,
+  maxSendsPerDestinationPerHour: 3,
+  maxSendsPerDestinationPerDay: 10,
 };
 
 export interface HarnessOptions {
@@ -131,8 +140,13 @@ export interface FinishedCall {
   variables: Record<string, string>;
 }
 
-const CODES = ['482913', '735104', '661027', '290386', '518843'];
-const SECRET = 'test-secret';
+export const SECRET = 'test-secret';
+
+/** Verification ids VE000...01, VE000...02, ... so each test's codes are the same every run. */
+export function sequentialIds(): () => string {
+  let n = 0;
+  return () => `VE${(++n).toString(16).padStart(32, '0')}`;
+}
 
 export function createFlowHarness(options: HarnessOptions = {}) {
   const clock = new FakeClock();
@@ -144,12 +158,11 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     options.routes ?? [SUPPORT_ROUTE],
   );
   const contacts = new FakeContactDirectory(options.contacts ?? [ALICE_ENTRY]);
-  const codes = new FakeCodeStore();
+  const verifications = new FakeVerificationStore();
   const delivery = new FakeCodeDelivery();
   const audit = new FakeAuditTrail();
   const publisher = new FakeResultPublisher();
   const log = new FakeFlowLogger();
-  const generated: string[] = [];
   const entry: CallEntry = {
     callId: 'call-1',
     channelId: 'chan-1',
@@ -158,24 +171,27 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     args: {},
     ...options.entry,
   };
-  const flow = createVerificationFlow({
-    config,
-    contacts,
-    codes,
+  const service = new VerificationService({
+    store: verifications,
     delivery,
-    audit,
-    publisher,
+    settings: () => config.getSettings(),
+    contactById: async (id) => contacts.entries.find((e) => e.contact.id === id)?.contact ?? null,
     clock,
     secret: SECRET,
     log,
-    dependencyTimeoutMs: options.dependencyTimeoutMs,
-    generateCode: (length) => {
-      const next = CODES[generated.length % CODES.length] ?? '';
-      const code = next.padEnd(length, '7').slice(0, length);
-      generated.push(code);
-      return code;
-    },
+    newId: sequentialIds(),
   });
+  const flow = createCallFlow({
+    config,
+    audit,
+    publisher,
+    clock,
+    log,
+    dependencyTimeoutMs: options.dependencyTimeoutMs,
+    modes: { otp: createOtpFlow({ contacts, verifier: service }) },
+  });
+  /** Every code that went out, in order (for the leak check). */
+  const generated = (): string[] => delivery.sent.map((s) => s.message.code);
 
   const caller: Caller = {
     press: (digits) => channel.press(digits),
@@ -192,7 +208,7 @@ export function createFlowHarness(options: HarnessOptions = {}) {
   function assertNothingLeaked(): void {
     const written = JSON.stringify([log.entries, audit.events, audit.opened, publisher.published]);
     const secrets = [
-      ...generated,
+      ...generated(),
       CALLER,
       CALLER.slice(2),
       ...contacts.entries.flatMap((e) => [e.contact.email, e.contact.mobile]),
@@ -266,7 +282,8 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     session,
     config,
     contacts,
-    codes,
+    verifications,
+    service,
     delivery,
     audit,
     publisher,

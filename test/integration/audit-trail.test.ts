@@ -1,5 +1,6 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
-import type { CallOpened, CallOutcome } from '../../src/flow/ports';
+import type { CallOpened } from '../../src/flow/ports';
+import type { CallOutcome } from '../../src/domain';
 import { createPool, type Queryable } from '../../src/store/db';
 import {
   parseAuditJournalLine,

@@ -1,8 +1,9 @@
 import type { CallVerbs } from '../../src/call/call-verbs';
 import { CallGoneError } from '../../src/call/channel-control';
-import { createVerificationFlow } from '../../src/flow/verification-flow';
-import { hashCode } from '../../src/flow/code-hasher';
-import type { Contact } from '../../src/flow/ports';
+import { createCallFlow } from '../../src/flow/call-flow';
+import { createOtpFlow } from '../../src/flow/otp-flow';
+import { hashVerificationCode } from '../../src/verification/verification-code';
+import type { Contact } from '../../src/domain';
 import {
   ALICE,
   ALICE_ENTRY,
@@ -23,7 +24,14 @@ const EMAIL_ONLY: Contact = { ...ALICE, mobile: null };
 
 /** A second flow over the harness's fakes, for driving with a hand-made CallVerbs. */
 function flow(h: ReturnType<typeof createFlowHarness>) {
-  return createVerificationFlow({ ...h, secret: 'test-secret' });
+  return createCallFlow({
+    config: h.config,
+    audit: h.audit,
+    publisher: h.publisher,
+    clock: h.clock,
+    log: h.log,
+    modes: { otp: createOtpFlow({ contacts: h.contacts, verifier: h.service }) },
+  });
 }
 
 function withContact(contact: Contact) {
@@ -81,30 +89,45 @@ describe('verification flow: success', () => {
       startedAt: h.clock.now(),
     });
     expect(h.audit.details('route')).toEqual([
-      { route: 'pinverify-support-autopin', routeId: 1, title: 'Support' },
+      { route: 'pinverify-support-autopin', routeId: 1, title: 'Support', mode: 'otp' },
     ]);
     expect(h.audit.details('lookup')).toEqual([{ count: 1 }]);
     expect(h.audit.details('choice')).toEqual([{ method: 'email', prompts: 1 }]);
+    const [v] = h.verifications.verifications;
     expect(h.audit.details('code_sent')).toEqual([
-      { channel: 'email', to: 'a***@e***.com', newCode: true, messageId: 'msg-1', sends: 1 },
+      {
+        channel: 'email',
+        to: 'a***@e***.com',
+        verificationId: v?.id,
+        newCode: true,
+        messageId: 'msg-1',
+        sends: 1,
+      },
     ]);
-    expect(h.audit.details('attempt')).toEqual([{ ok: true }]);
+    expect(h.audit.details('attempt')).toEqual([{ ok: true, verificationId: v?.id }]);
     expect(h.audit.closed?.outcome).toEqual(call.outcome);
     expect(h.publisher.published).toEqual([{ ...call.outcome, callId: 'call-1', channelId: 'chan-1' }]);
 
-    // Only the keyed hash is stored, bound to the call, valid for codeValiditySeconds.
+    // One verification of the call, approved: its hash is gone once used (single use).
     const sentCode = h.delivery.lastCode();
     expect(sentCode).toMatch(/^\d{6}$/);
     const startedAt = h.audit.opened?.startedAt.getTime() ?? Number.NaN;
-    expect(h.codes.puts).toEqual([
-      {
+    expect(h.verifications.verifications).toEqual([
+      expect.objectContaining({
+        contactId: 7,
+        channel: 'email',
+        destination: 'alice@example.com',
+        destinationMasked: 'a***@e***.com',
+        origin: 'inbound_call',
         callId: 'call-1',
-        codeHash: hashCode('test-secret', 'call-1', sentCode),
+        status: 'approved',
+        codeHash: null,
         expiresAt: new Date(startedAt + 300_000),
-        maxTries: 3,
-      },
+        sends: 1,
+        checks: 1,
+        maxChecks: 3,
+      }),
     ]);
-    expect(h.codes.discards).toEqual(['call-1']);
     expect(h.delivery.sent[0]?.message).toEqual({
       channel: 'email',
       contact: ALICE,
@@ -177,7 +200,7 @@ describe('verification flow: success', () => {
     const call = await h.run([on('choose-method').press('1'), on('enter-code').press(code())]);
     expect(call.outcome).toMatchObject({ route: 'default', destination: '2000@pinverify-destinations:1' });
     expect(call.variables.__PINVERIFY_ROUTE).toBe('default');
-    expect(h.audit.details('route')).toEqual([{ route: 'default', routeId: null, title: null }]);
+    expect(h.audit.details('route')).toEqual([{ route: 'default', routeId: null, title: null, mode: 'otp' }]);
   });
 
   it('treats a disabled route as no route', async () => {
@@ -228,7 +251,7 @@ describe('verification flow: the caller bails with *', () => {
     expect(h.channel.continuedTo).toEqual({ exten: '2901', context: 'pinverify-destinations', priority: 1 });
     expect(h.delivery.sent).toHaveLength(0);
     expect(h.audit.details('choice')).toEqual([{ method: null, bailed: true }]);
-    expect(h.codes.discards).toEqual([]);
+    expect(h.verifications.verifications).toEqual([]);
   });
 
   it('during the intro', async () => {
@@ -243,8 +266,10 @@ describe('verification flow: the caller bails with *', () => {
     expect(call.outcome).toMatchObject({ result: 'failed', reason: 'caller_bailed', method: 'email' });
     expect(call.playbacks[call.playbacks.length - 1]).toEqual(['not-verified']);
     expectVariables(call, 'failed', 'caller_bailed', 'email', '7');
-    expect(h.codes.checks).toHaveLength(0);
-    expect(h.codes.discards).toEqual(['call-1']);
+    // Never checked; canceled with the call, so the emailed code is worthless now.
+    expect(h.verifications.verifications).toEqual([
+      expect.objectContaining({ status: 'canceled', checks: 0, failureReason: 'call_ended', codeHash: null }),
+    ]);
   });
 
   it('while the code is being sent', async () => {
@@ -428,9 +453,11 @@ describe('verification flow: sending the code', () => {
     expect(failure).toMatchObject({ channel: 'email' });
     // The server's message named the address: only the masked form may remain.
     expect(String(failure?.error)).toContain('a***@e***.com');
-    // The same code went out by SMS (it was still valid): one put only.
-    expect(h.codes.puts).toHaveLength(1);
-    expect(h.delivery.sent.map((s) => s.message.code)).toEqual([h.generated[0], h.generated[0]]);
+    // The email verification failed with its send; SMS is a verification of its own.
+    expect(h.verifications.verifications.map((v) => [v.channel, v.status, v.failureReason])).toEqual([
+      ['email', 'failed', 'delivery_failed'],
+      ['sms', 'approved', null],
+    ]);
   });
 
   it('fails with delivery_failed when there is no other channel', async () => {
@@ -439,7 +466,7 @@ describe('verification flow: sending the code', () => {
     const call = await h.run([on('choose-method').press('1')]);
     expect(call.outcome).toMatchObject({ result: 'failed', reason: 'delivery_failed', method: null });
     expect(call.playbacks.slice(-1)).toEqual([['send-failed', 'not-verified']]);
-    expect(h.codes.discards).toEqual(['call-1']);
+    expect(h.verifications.verifications.map((v) => v.status)).toEqual(['failed']);
   });
 
   it('fails with delivery_failed when both channels fail', async () => {
@@ -489,23 +516,48 @@ describe('verification flow: sending the code', () => {
 
 describe('verification flow: code entry', () => {
   it('resends the same code on 0#', async () => {
-    const h = createFlowHarness();
+    const h = createFlowHarness({ settings: { resendCooldownSeconds: 0 } });
     const call = await h.run([
       on('choose-method').press('1'),
       on('enter-code').press('0#'),
       on('resent').press(code()),
     ]);
     expect(call.outcome.reason).toBe('ok');
-    expect(h.delivery.sent.map((s) => s.message.code)).toEqual([h.generated[0], h.generated[0]]);
-    expect(h.codes.puts).toHaveLength(1);
+    const first = h.generated()[0];
+    expect(h.generated()).toEqual([first, first]);
+    expect(h.verifications.verifications).toEqual([
+      expect.objectContaining({ sends: 2, status: 'approved' }),
+    ]);
     expect(call.playbacks).toContainEqual(['resent', 'enter-code']);
     expect(h.audit.details('resend')).toEqual([
-      { channel: 'email', to: 'a***@e***.com', newCode: false, messageId: 'msg-2', sends: 2 },
+      {
+        channel: 'email',
+        to: 'a***@e***.com',
+        verificationId: h.verifications.verifications[0]?.id,
+        newCode: false,
+        messageId: 'msg-2',
+        sends: 2,
+      },
+    ]);
+  });
+
+  it('asks the caller to wait on 0# within the resend cooldown, and sends nothing', async () => {
+    const h = createFlowHarness({ settings: { resendCooldownSeconds: 30 } });
+    const call = await h.run([
+      on('choose-method').press('1'),
+      on('enter-code').press('0#'),
+      on('resend-wait').press(code()),
+    ]);
+    expect(call.outcome.reason).toBe('ok');
+    expect(h.delivery.sent).toHaveLength(1);
+    expect(call.playbacks).toContainEqual(['resend-wait', 'enter-code']);
+    expect(h.audit.details('refused')).toEqual([
+      { channel: 'email', error: 'rate_limited', limit: 'resend_cooldown', kind: 'resend' },
     ]);
   });
 
   it('refuses a resend beyond maxSendsPerCall and goes back to entry', async () => {
-    const h = createFlowHarness({ settings: { maxSendsPerCall: 2 } });
+    const h = createFlowHarness({ settings: { maxSendsPerCall: 2, resendCooldownSeconds: 0 } });
     const call = await h.run([
       on('choose-method').press('1'),
       on('enter-code').press('0#'),
@@ -519,7 +571,7 @@ describe('verification flow: code entry', () => {
   });
 
   it('says so when a resend fails, and the first code still works', async () => {
-    const h = createFlowHarness();
+    const h = createFlowHarness({ settings: { resendCooldownSeconds: 0 } });
     h.delivery.plan.push('ok', 'fail');
     const call = await h.run([
       on('choose-method').press('1'),
@@ -544,7 +596,7 @@ describe('verification flow: code entry', () => {
       ['enter-code'],
       ['enter-code'],
     ]);
-    expect(h.codes.checks).toHaveLength(1);
+    expect(h.verifications.verifications[0]?.checks).toBe(1);
   });
 
   it('fails with max_attempts after three wrong codes', async () => {
@@ -556,22 +608,32 @@ describe('verification flow: code entry', () => {
       on('code-wrong').press('22#'), // a short entry is a try too
     ]);
     expect(call.outcome).toMatchObject({ result: 'failed', reason: 'max_attempts', method: 'email' });
-    expect(h.audit.details('attempt')).toEqual([
+    expect(h.audit.details('attempt')).toMatchObject([
       { ok: false, triesLeft: 2 },
       { ok: false, triesLeft: 1 },
       { ok: false, triesLeft: 0 },
     ]);
+    expect(h.verifications.verifications[0]).toMatchObject({ status: 'max_attempts_reached', checks: 3 });
+    // Each wrong code counts against the contact, beyond this call.
+    expect(h.verifications.failures.map((f) => f.contactId)).toEqual([7, 7, 7]);
     expect(call.playbacks.slice(-1)).toEqual([['not-verified']]);
     expectVariables(call, 'failed', 'max_attempts', 'email', '7');
     expect(h.channel.continuedTo).toEqual({ exten: '2901', context: 'pinverify-destinations', priority: 1 });
   });
 
-  it('treats an exhausted code as max_attempts', async () => {
-    const h = createFlowHarness();
-    h.codes.forcedCheck = { kind: 'exhausted' };
-    const call = await h.run([on('choose-method').press('1'), on('enter-code').press(code())]);
+  it('treats a verification whose checks are spent elsewhere as max_attempts', async () => {
+    const h = createFlowHarness({ settings: { maxTriesPerCode: 1 } });
+    const call = await h.run([
+      on('choose-method').press('1'),
+      on('enter-code').do(async (c) => {
+        // Someone spent the only check through the API meanwhile.
+        const [v] = h.verifications.verifications;
+        await h.service.check(v?.id ?? '', '999999');
+        c.press(code()(c));
+      }),
+    ]);
     expect(call.outcome.reason).toBe('max_attempts');
-    expect(h.audit.details('attempt')).toEqual([{ ok: false, triesLeft: 0 }]);
+    expect(h.audit.details('attempt')).toMatchObject([{ ok: false, triesLeft: 0 }]);
   });
 
   it('takes a code ended by the inter-digit timeout as a try', async () => {
@@ -582,7 +644,7 @@ describe('verification flow: code entry', () => {
       on('code-wrong').press(code()),
     ]);
     expect(call.outcome.reason).toBe('ok');
-    expect(h.codes.checks[0]?.codeHash).toBe(hashCode('test-secret', 'call-1', '123'));
+    expect(h.audit.details('attempt')).toMatchObject([{ ok: false, triesLeft: 2 }, { ok: true }]);
   });
 
   it('issues a new code on 0# after the code expired', async () => {
@@ -600,13 +662,17 @@ describe('verification flow: code entry', () => {
     expect(call.playbacks).toContainEqual(['code-expired', 'enter-code']);
     // Announced like a first code, since it is a new one.
     expect(call.playbacks.filter((p) => p[0] === 'sent-email')).toHaveLength(2);
-    expect(h.generated).toHaveLength(2);
-    expect(h.generated[0]).not.toBe(h.generated[1]);
-    expect(h.codes.puts.map((p) => p.codeHash)).toEqual(
-      h.generated.map((g) => hashCode('test-secret', 'call-1', g)),
+    const [first, second] = h.generated();
+    expect(h.generated()).toHaveLength(2);
+    expect(first).not.toBe(second);
+    // Two verifications: the first expired, the second approved; each code hashed with its own id.
+    const [v1, v2] = h.verifications.verifications;
+    expect([v1?.status, v2?.status]).toEqual(['expired', 'approved']);
+    expect(hashVerificationCode('test-secret', v1?.id ?? '', first ?? '')).not.toBe(
+      hashVerificationCode('test-secret', v2?.id ?? '', first ?? ''),
     );
-    expect(h.audit.details('expired')).toEqual([{ sends: 1 }]);
-    expect(h.audit.details('resend')).toMatchObject([{ newCode: true }]);
+    expect(h.audit.details('expired')).toMatchObject([{ sends: 1 }]);
+    expect(h.audit.details('code_sent')).toMatchObject([{ newCode: true }, { newCode: true }]);
   });
 
   it('issues a new code when the caller asks after the validity ran out locally', async () => {
@@ -620,7 +686,7 @@ describe('verification flow: code entry', () => {
       on('enter-code').press(code()),
     ]);
     expect(call.outcome.reason).toBe('ok');
-    expect(h.codes.puts).toHaveLength(2);
+    expect(h.verifications.verifications).toHaveLength(2);
   });
 
   it('ends with max_sends when the code expired and no send is left', async () => {
@@ -669,14 +735,19 @@ describe('verification flow: code entry', () => {
     expect(h.log.messages('warn')).toEqual(['code entry went round too often']);
   });
 
-  it('treats a missing code as an internal error', async () => {
+  it('treats a verification gone from the store as an internal error', async () => {
     const h = createFlowHarness();
-    h.codes.forcedCheck = { kind: 'missing' };
-    const call = await h.run([on('choose-method').press('1'), on('enter-code').press(code())]);
+    const call = await h.run([
+      on('choose-method').press('1'),
+      on('enter-code').do((c) => {
+        h.verifications.remove(h.verifications.verifications[0]?.id ?? '');
+        c.press(code()(c));
+      }),
+    ]);
     expect(call.outcome).toMatchObject({ result: 'failed', reason: 'internal_error' });
     expect(call.playbacks.slice(-1)).toEqual([['technical-problem', 'not-verified']]);
     expect(h.audit.details('error')).toEqual([
-      { step: 'entry', error: 'Error: the code store has no code for this call' },
+      { step: 'entry', error: 'Error: the verification store has no record of this call' },
     ]);
   });
 });
@@ -699,7 +770,7 @@ describe('verification flow: the caller hangs up', () => {
     expectAbandoned(h, call, 'menu');
     expect(call.outcome).toMatchObject({ method: null, contactId: 7 });
     expect(call.variables).toEqual({});
-    expect(h.codes.discards).toEqual([]);
+    expect(h.verifications.verifications).toEqual([]);
   });
 
   it('while the menu waits for a key', async () => {
@@ -730,7 +801,8 @@ describe('verification flow: the caller hangs up', () => {
     const call = await h.run([on('choose-method').press('1'), on('sending').hangup()]);
     expectAbandoned(h, call, 'sending');
     expect(h.delivery.sent[0]?.signal.aborted).toBe(true);
-    expect(h.codes.discards).toEqual(['call-1']);
+    // The send was aborted: the verification failed, nothing pending is left behind.
+    expect(h.verifications.verifications.map((v) => v.status)).toEqual(['failed']);
   });
 
   it('while the code is being sent, after the prompt, without waiting for the send deadline', async () => {
@@ -753,8 +825,9 @@ describe('verification flow: the caller hangs up', () => {
     const call = await h.run([on('choose-method').press('1'), on('enter-code').pressThenHangup('12')]);
     expectAbandoned(h, call, 'entry');
     expect(call.outcome).toMatchObject({ method: 'email', contactId: 7 });
-    expect(h.codes.checks).toHaveLength(0);
-    expect(h.codes.discards).toEqual(['call-1']);
+    expect(h.verifications.verifications).toEqual([
+      expect.objectContaining({ checks: 0, status: 'canceled', failureReason: 'call_ended' }),
+    ]);
   });
 
   it('after success, during the "verified" prompt', async () => {
@@ -854,20 +927,32 @@ describe('verification flow: dependencies failing', () => {
     expect(call.outcome).toMatchObject({ reason: 'internal_error', destination: FAILED_DEST });
   });
 
-  it('fails safe when the code cannot be stored', async () => {
+  it('fails safe when the verification cannot be stored', async () => {
     const h = createFlowHarness();
-    h.codes.behaviour.put = 'fail';
+    h.verifications.behaviour.atomically = 'fail';
     const call = await h.run([on('choose-method').press('1')]);
     expect(call.outcome).toMatchObject({ reason: 'internal_error', method: null });
     expect(h.delivery.sent).toHaveLength(0);
-    // A put that failed may still have landed (e.g. a timeout): it is discarded anyway.
-    expect(h.codes.discards).toEqual(['call-1']);
+    expect(h.verifications.verifications).toEqual([]);
+  });
+
+  it('fails safe when the contact lock cannot be read', async () => {
+    const h = createFlowHarness();
+    h.verifications.behaviour.read = 'fail';
+    const call = await h.run();
+    expect(call.outcome).toMatchObject({ reason: 'internal_error', destination: FAILED_DEST });
+    expect(h.audit.details('error')[0]?.step).toBe('lock');
   });
 
   it('fails safe when the code check hangs', async () => {
     const h = createFlowHarness();
-    h.codes.behaviour.check = 'hang';
-    const call = await h.run([on('choose-method').press('1'), on('enter-code').press(code())]);
+    const call = await h.run([
+      on('choose-method').press('1'),
+      on('enter-code').do((c) => {
+        h.verifications.behaviour.atomically = 'hang';
+        c.press(code()(c));
+      }),
+    ]);
     expect(call.outcome).toMatchObject({ reason: 'internal_error', method: 'email' });
     expect(h.audit.details('error')[0]?.step).toBe('entry');
   });
@@ -901,12 +986,17 @@ describe('verification flow: dependencies failing', () => {
     expect(h.log.messages('error')).toEqual(['publishing the result failed']);
   });
 
-  it('carries on when discarding the code fails', async () => {
+  it('carries on when canceling the pending verification at the end fails', async () => {
     const h = createFlowHarness();
-    h.codes.behaviour.discard = 'fail';
-    const call = await h.run([on('choose-method').press('1'), on('enter-code').press(code())]);
-    expect(call.outcome.reason).toBe('ok');
-    expect(h.log.messages('warn')).toEqual(['discarding the code failed']);
+    const call = await h.run([
+      on('choose-method').press('1'),
+      on('enter-code').do((c) => {
+        h.verifications.behaviour.atomically = 'fail';
+        c.press('*');
+      }),
+    ]);
+    expect(call.outcome.reason).toBe('caller_bailed');
+    expect(h.log.messages('warn')).toEqual(['clean-up at the end of the call failed']);
   });
 
   it('still continues the call when the result prompt cannot be played', async () => {

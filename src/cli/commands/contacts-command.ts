@@ -136,4 +136,18 @@ contact with its id, or else the one contact with its email; otherwise it adds a
       // A refused import is a failure for scripts; a partial one that wrote something is not.
       if (report.rejected > 0 && !(o.partial && report.written)) ctx.exitCode = 1;
     });
+
+  contacts
+    .command('unlock <id>')
+    .description(
+      "clear a lockout after too many wrong codes (failed checks of the last 24 h) and the send counts of the contact's addresses",
+    )
+    .action(async (id: string) => {
+      const r = await ctx.ops().verifications.unlock(id);
+      ctx.print(r, () =>
+        r.lockedBefore || r.failuresCleared > 0 || r.sendsCleared > 0
+          ? `contact ${r.contactId} unlocked: ${r.failuresCleared} failed checks and ${r.sendsCleared} sends cleared`
+          : `contact ${r.contactId} was not locked (nothing to clear)`,
+      );
+    });
 }

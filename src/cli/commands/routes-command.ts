@@ -1,6 +1,6 @@
 /** `pinverify routes list | show | add | update | remove` */
 import type { Command } from 'commander';
-import type { Route } from '../../flow/ports';
+import type { Route } from '../../domain';
 import type { CliContext } from '../cli-context';
 import { CliUsageError } from '../cli-env';
 import { formatTable } from '../cli-io';

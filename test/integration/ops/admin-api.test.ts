@@ -15,7 +15,7 @@ import { ENDPOINTS } from '../../../src/http/admin-endpoints';
 import { createAdminServer } from '../../../src/http/admin-server';
 import { createHealthCheck, type HealthProbe, type HealthReport } from '../../../src/http/health-check';
 import { buildOpenApi } from '../../../src/http/openapi';
-import type { Route } from '../../../src/flow/ports';
+import type { Route } from '../../../src/domain';
 import type { CallSummary } from '../../../src/ops/call-history';
 import type { ImportReport, NumberLookup } from '../../../src/ops/contact-admin';
 import { createOpsServices } from '../../../src/ops/ops-services';

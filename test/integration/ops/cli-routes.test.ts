@@ -6,7 +6,7 @@
  * route, AMI unreachable or not configured. Changes are recorded in config_changes as cli:<actor>.
  */
 import type { Pool } from 'pg';
-import type { Route } from '../../../src/flow/ports';
+import type { Route } from '../../../src/domain';
 import { DEMO_NEW_DEPARTMENT_HOP, DEMO_ROUTES, loadDemoData } from '../../../src/store/demo-data';
 import { freshDatabase } from '../helpers';
 import { AMI_ENV, CLI_ENV, cli } from './cli-harness';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import type { Route } from '../../../src/flow/ports';
+import type { Route } from '../../../src/domain';
 import { DEMO_ROUTES, loadDemoData } from '../../../src/store/demo-data';
 import { freshDatabase, TEST_DATABASE_URL, UNREACHABLE_DATABASE_URL } from '../helpers';
 import { AMI_ENV, CLI_ENV, cli, STACK_LINE } from './cli-harness';

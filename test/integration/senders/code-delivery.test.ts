@@ -1,4 +1,5 @@
-import type { Contact, DeliveryChannel, MessageTemplate } from '../../../src/flow/ports';
+import type { MessageTemplate } from '../../../src/flow/ports';
+import type { Contact, DeliveryChannel } from '../../../src/domain';
 import { extractCode } from '../../../src/lab/sink-client';
 import { createCodeDelivery } from '../../../src/senders/code-delivery';
 import { createEmailTransport, type EmailTransport } from '../../../src/senders/email-transport';

@@ -1,10 +1,5 @@
-import type {
-  CodeMessage,
-  Contact,
-  DeliveryChannel,
-  MessageTemplate,
-  TemplateStore,
-} from '../../../src/flow/ports';
+import type { CodeMessage, MessageTemplate, TemplateStore } from '../../../src/flow/ports';
+import type { Contact, DeliveryChannel } from '../../../src/domain';
 import { createCodeDelivery } from '../../../src/senders/code-delivery';
 import { DeliveryError } from '../../../src/senders/delivery-error';
 import type { EmailMessage, EmailTransport } from '../../../src/senders/email-transport';

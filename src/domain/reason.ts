@@ -1,0 +1,26 @@
+/** How a verification attempt on a call ended, as the dialplan, the agent and the audit trail see it. */
+export type VerificationResult = 'verified' | 'failed';
+
+/**
+ * Why a call ended the way it did; written to PINVERIFY_REASON, the AMI event and the audit
+ * record (README, "How a call goes", lists each).
+ */
+export const REASONS = [
+  'ok',
+  'no_match',
+  'multi_match',
+  'no_input',
+  'caller_bailed',
+  'delivery_failed',
+  'max_attempts',
+  'max_sends',
+  // Too many failed checks for this contact in the rolling 24 h: no new code until then or an unlock.
+  'locked',
+  // A send limit (per destination, per country calling code or overall) refused the code.
+  'rate_limited',
+  'abandoned',
+  'unavailable',
+  'internal_error',
+] as const;
+
+export type Reason = (typeof REASONS)[number];

@@ -1,0 +1,297 @@
+/**
+ * Verifications as the HTTP API and the CLI offer them (Twilio Verify's shapes and status
+ * words): start, check, resend, cancel, show, list, and unlocking a contact. Input is parsed
+ * here once for both front ends; the limits are the verification service's, the same that
+ * apply to callers. Answers never carry a code, a hash or a full destination.
+ */
+import { z } from 'zod';
+import {
+  VERIFICATION_STATUSES,
+  type Contact,
+  type DeliveryChannel,
+  type Refusal,
+  type Verification,
+  type VerificationStatus,
+} from '../domain';
+import { normalizeCaller } from '../phone/normalize-caller';
+import { readSettings } from '../store/pg-config-store';
+import { PgContactDirectory } from '../store/pg-contact-directory';
+import { withTransaction } from '../store/db';
+import { isValidCustomCode, VERIFICATION_ID_PATTERN } from '../verification/verification-code';
+import {
+  CustomCodeRequired,
+  destinationOf,
+  type SendResult,
+  type VerificationService,
+} from '../verification/verification-service';
+import { recordConfigChange } from './config-change-log';
+import type { OpsDeps } from './ops-deps';
+import { invalid, notFound, OpsError, parseInput } from './ops-error';
+
+const customCode = z
+  .string()
+  .refine(isValidCustomCode, 'customCode must be 4 to 10 digits')
+  .describe('your own code (4-10 digits) instead of a generated one');
+
+export const startVerificationSchema = z
+  .object({
+    contactId: z.number().int().positive().optional().describe('the contact to verify'),
+    to: z
+      .string()
+      .min(3)
+      .max(254)
+      .optional()
+      .describe('a number or email address on file for exactly one contact (instead of contactId)'),
+    channel: z.enum(['sms', 'email'], { error: 'channel must be sms or email' }),
+    customCode: customCode.optional(),
+  })
+  .strict()
+  .refine((b) => (b.contactId === undefined) !== (b.to === undefined), {
+    message: 'give exactly one of contactId and to',
+    path: ['contactId'],
+  });
+
+export const checkVerificationSchema = z
+  .object({ code: z.string().regex(/^[0-9]{1,10}$/, 'code must be 1 to 10 digits') })
+  .strict();
+
+export const resendVerificationSchema = z.object({ customCode: customCode.optional() }).strict();
+
+export const listVerificationsSchema = z
+  .object({
+    contactId: z.coerce.number().int().positive().optional(),
+    status: z.enum(VERIFICATION_STATUSES).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+  })
+  .strict();
+
+/** What the API and the CLI show of a verification. */
+export interface VerificationView {
+  id: string;
+  status: VerificationStatus;
+  channel: string;
+  /** Masked. */
+  to: string;
+  contactId: number;
+  origin: string;
+  callId: string | null;
+  actor: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  decidedAt: Date | null;
+  sends: number;
+  checks: number;
+  maxSends: number;
+  maxChecks: number;
+  failureReason: string | null;
+}
+
+export function viewOf(v: Verification): VerificationView {
+  return {
+    id: v.id,
+    status: v.status,
+    channel: v.channel,
+    to: v.destinationMasked,
+    contactId: v.contactId,
+    origin: v.origin,
+    callId: v.callId,
+    actor: v.actor,
+    createdAt: v.createdAt,
+    expiresAt: v.expiresAt,
+    decidedAt: v.decidedAt,
+    sends: v.sends,
+    checks: v.checks,
+    maxSends: v.maxSends,
+    maxChecks: v.maxChecks,
+    failureReason: v.failureReason,
+  };
+}
+
+function refused(r: Refusal): OpsError {
+  return new OpsError('limited', r.message, [], {
+    code: r.error,
+    retryAfterSeconds:
+      r.error === 'rate_limited'
+        ? r.retryAfterSeconds
+        : r.error === 'locked'
+          ? Math.max(1, Math.ceil((r.until.getTime() - Date.now()) / 1000))
+          : undefined,
+  });
+}
+
+function idOf(text: string): string {
+  if (!VERIFICATION_ID_PATTERN.test(text)) throw notFound(`no verification ${text}`);
+  return text;
+}
+
+export function createVerificationAdmin(deps: OpsDeps) {
+  const { pool } = deps;
+  const contacts = new PgContactDirectory(pool);
+  const service = (): VerificationService => {
+    if (!deps.verifications) throw new OpsError('unavailable', 'verifications are not available here');
+    return deps.verifications();
+  };
+
+  async function contactFor(input: { contactId?: number; to?: string }): Promise<Contact> {
+    if (input.contactId !== undefined) {
+      const c = await contacts.findById(input.contactId);
+      if (!c) throw notFound(`no contact with id ${input.contactId}`);
+      return c;
+    }
+    const to = (input.to ?? '').trim();
+    let destination = to;
+    if (!to.includes('@')) {
+      const settings = await readSettings(pool);
+      const n = normalizeCaller(to, settings.defaultCountry);
+      if (n.kind !== 'ok')
+        throw invalid([{ field: 'to', message: `${to} is neither an email address nor a phone number` }]);
+      destination = n.e164;
+    }
+    const found = await contacts.findByDestination(destination, 2);
+    if (found.length === 0) throw notFound('to: no contact has this number or email address on file');
+    if (found.length > 1)
+      throw new OpsError(
+        'conflict',
+        'to: several contacts have this number or email address on file; give contactId',
+      );
+    return found[0] as Contact;
+  }
+
+  function answer(result: SendResult): VerificationView {
+    switch (result.kind) {
+      case 'sent':
+        return viewOf(result.verification);
+      case 'refused':
+        throw refused(result.refusal);
+      case 'delivery_failed':
+        throw new OpsError('upstream', `delivery_failed: ${result.error}`, [], { code: 'delivery_failed' });
+      case 'expired':
+        throw new OpsError(
+          'conflict',
+          `verification ${result.verification.id} has expired; start a new one`,
+          [],
+          {
+            code: 'expired',
+          },
+        );
+      case 'decided':
+        throw new OpsError(
+          'conflict',
+          `verification ${result.verification.id} is already ${result.verification.status}`,
+        );
+      case 'not_found':
+        throw notFound('no such verification');
+    }
+  }
+
+  return {
+    async start(body: unknown): Promise<VerificationView> {
+      const input = parseInput(startVerificationSchema, body);
+      const contact = await contactFor(input);
+      const channel: DeliveryChannel = input.channel;
+      if (!destinationOf(contact, channel))
+        throw invalid([
+          {
+            field: 'channel',
+            message: `contact ${contact.id} has no ${channel === 'sms' ? 'mobile number' : 'email address'} on file`,
+          },
+        ]);
+      if (input.to !== undefined && input.to.includes('@') !== (channel === 'email'))
+        throw invalid([
+          {
+            field: 'to',
+            message: `a ${input.to.includes('@') ? 'email address' : 'phone number'} cannot take channel ${channel}`,
+          },
+        ]);
+      const result = await service().start({
+        contact,
+        channel,
+        origin: 'api',
+        actor: deps.actor,
+        customCode: input.customCode,
+      });
+      return answer(result);
+    },
+
+    async check(
+      idText: string,
+      body: unknown,
+    ): Promise<{ id: string; status: VerificationStatus; checksLeft: number }> {
+      const id = idOf(idText);
+      const { code } = parseInput(checkVerificationSchema, body);
+      const result = await service().check(id, code);
+      if (result.kind === 'not_found') throw notFound(`no verification ${id}`);
+      const v = result.verification;
+      const o = result.outcome;
+      if (o.kind === 'decided') throw new OpsError('conflict', `verification ${id} is already ${o.status}`);
+      if (o.kind === 'max_attempts')
+        throw new OpsError('limited', `max_attempts: verification ${id} had ${v.maxChecks} checks`, [], {
+          code: 'max_attempts',
+        });
+      if (o.kind === 'locked')
+        throw new OpsError(
+          'limited',
+          `locked: the contact is locked by failed checks until ${o.until.toISOString()}`,
+          [],
+          {
+            code: 'locked',
+          },
+        );
+      return { id, status: v.status, checksLeft: Math.max(0, v.maxChecks - v.checks) };
+    },
+
+    async resend(idText: string, body: unknown = {}): Promise<VerificationView> {
+      const id = idOf(idText);
+      const input = parseInput(resendVerificationSchema, body ?? {});
+      try {
+        return answer(await service().resend(id, { customCode: input.customCode }));
+      } catch (err) {
+        if (err instanceof CustomCodeRequired) throw invalid([{ field: 'customCode', message: err.message }]);
+        throw err;
+      }
+    },
+
+    async cancel(idText: string): Promise<VerificationView> {
+      const id = idOf(idText);
+      const result = await service().cancel(id, `canceled by ${deps.actor}`);
+      if (!result) throw notFound(`no verification ${id}`);
+      if (!result.canceled)
+        throw new OpsError('conflict', `verification ${id} is already ${result.verification.status}`);
+      return viewOf(result.verification);
+    },
+
+    async get(idText: string): Promise<VerificationView> {
+      const id = idOf(idText);
+      const v = await service().get(id);
+      if (!v) throw notFound(`no verification ${id}`);
+      return viewOf(v);
+    },
+
+    async list(query: unknown): Promise<VerificationView[]> {
+      const q = parseInput(listVerificationsSchema, query ?? {});
+      return (await service().list(q)).map(viewOf);
+    },
+
+    /** Clears a contact's lockout (failed checks in the window) and its send counts; recorded as a change. */
+    async unlock(
+      idText: string | number,
+    ): Promise<{ contactId: number; failuresCleared: number; sendsCleared: number; lockedBefore: boolean }> {
+      const id = parseInput(z.coerce.number().int().positive('a contact id'), idText, 'id');
+      const contact = await contacts.findById(id);
+      if (!contact) throw notFound(`no contact with id ${id}`);
+      const before = await service().lockState(id);
+      const cleared = await service().unlock(contact);
+      await withTransaction(pool, (db) =>
+        recordConfigChange(db, {
+          actor: deps.actor,
+          action: 'contact.unlock',
+          subject: String(id),
+          detail: { failuresBefore: before.failures, locked: before.locked, ...cleared },
+        }),
+      );
+      return { contactId: id, lockedBefore: before.locked, ...cleared };
+    },
+  };
+}
+
+export type VerificationAdmin = ReturnType<typeof createVerificationAdmin>;

@@ -1,0 +1,56 @@
+/**
+ * The code delivery (nodemailer + twilio) from the app's configuration variables. Used by the app
+ * and by the CLI (`pinverify verifications start`), so both send exactly alike.
+ */
+import { appConfigSchema } from '../config/app-config';
+import type { CodeDelivery, TemplateStore } from '../flow/ports';
+import { createCodeDelivery } from './code-delivery';
+import { DeliveryError } from './delivery-error';
+import { createEmailTransport } from './email-transport';
+import { createSmsTransport } from './sms-transport';
+
+export const senderConfigSchema = appConfigSchema.pick({
+  SMTP_HOST: true,
+  SMTP_PORT: true,
+  SMTP_SECURE: true,
+  SMTP_USER: true,
+  SMTP_PASSWORD: true,
+  SMTP_FROM: true,
+  TWILIO_ACCOUNT_SID: true,
+  TWILIO_AUTH_TOKEN: true,
+  TWILIO_FROM: true,
+  TWILIO_API_BASE_URL: true,
+});
+
+export function createDeliveryFromConfig(
+  cfg: ReturnType<typeof senderConfigSchema.parse>,
+  templates: TemplateStore,
+): CodeDelivery {
+  return createCodeDelivery({
+    templates,
+    email: createEmailTransport({
+      host: cfg.SMTP_HOST,
+      port: cfg.SMTP_PORT,
+      secure: cfg.SMTP_SECURE,
+      user: cfg.SMTP_USER,
+      pass: cfg.SMTP_PASSWORD,
+      from: cfg.SMTP_FROM,
+    }),
+    sms: createSmsTransport({
+      accountSid: cfg.TWILIO_ACCOUNT_SID,
+      authToken: cfg.TWILIO_AUTH_TOKEN,
+      from: cfg.TWILIO_FROM,
+      apiBaseUrl: cfg.TWILIO_API_BASE_URL,
+    }),
+  });
+}
+
+/** From raw environment variables; when they are incomplete, a delivery that refuses naming them. */
+export function createDeliveryFromEnv(env: NodeJS.ProcessEnv, templates: TemplateStore): CodeDelivery {
+  const parsed = senderConfigSchema.safeParse(env);
+  if (parsed.success) return createDeliveryFromConfig(parsed.data, templates);
+  const problem = parsed.error.issues.map((i) => i.message).join('; ');
+  return {
+    send: () => Promise.reject(new DeliveryError(`cannot send: ${problem}`, 'invalid')),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Ids, codes and their hashes.
+ *
+ * The id has 128 bits from the CSPRNG. The code is HMAC-SHA256 under the server secret of the id
+ * (a pseudo-random function of a random value), so any app instance can send the same code again
+ * while it is valid without the code ever being stored: only a keyed hash bound to the id is
+ * kept, compared in constant time. Someone holding the secret and the database could recover a
+ * code either way (six digits are brute-forced in milliseconds against a keyed hash), so
+ * deriving adds no exposure; what it removes is a second copy of the code anywhere.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const MIN_CODE_LENGTH = 4;
+export const MAX_CODE_LENGTH = 10;
+
+export function newVerificationId(): string {
+  return `VE${randomBytes(16).toString('hex')}`;
+}
+
+export const VERIFICATION_ID_PATTERN = /^VE[0-9a-f]{32}$/;
+
+export function deriveCode(secret: string, id: string, length: number): string {
+  if (secret === '') throw new Error('deriveCode: the secret is empty');
+  if (!Number.isInteger(length) || length < MIN_CODE_LENGTH || length > MAX_CODE_LENGTH)
+    throw new RangeError(`code length must be ${MIN_CODE_LENGTH}-${MAX_CODE_LENGTH}, got ${length}`);
+  const mac = createHmac('sha256', secret).update(`pinverify-code:${id}`).digest();
+  // 64 bits reduced mod 10^length: the bias is below 1 in 10^9.
+  const n = mac.readBigUInt64BE(0) % 10n ** BigInt(length);
+  return n.toString().padStart(length, '0');
+}
+
+export function hashVerificationCode(secret: string, id: string, code: string): string {
+  if (secret === '') throw new Error('hashVerificationCode: the secret is empty');
+  return createHmac('sha256', secret).update(`pinverify-check:${id}:${code}`).digest('hex');
+}
+
+/** Constant-time comparison of two hex hashes (a length mismatch is simply "no"). */
+export function hashesMatch(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+/** Keyed hash of a destination for the send-limit tables, which must hold no number or address. */
+export function destinationKey(secret: string, destination: string): string {
+  return createHmac('sha256', secret).update(`pinverify-destination:${destination}`).digest('hex');
+}
+
+export function isValidCustomCode(code: string): boolean {
+  return new RegExp(`^[0-9]{${MIN_CODE_LENGTH},${MAX_CODE_LENGTH}}$`).test(code);
+}

@@ -1,0 +1,400 @@
+/**
+ * The one verification service: start, send again, check, cancel, look up. The inbound call flow,
+ * the admin HTTP API and the CLI all go through it, so a limit applies to a caller exactly as to
+ * an API client. Decisions are the pure functions of src/domain/verification.ts; this module
+ * only loads their inputs under the store's locks, saves what they decide and sends messages.
+ */
+import type { Clock } from '../call/clock';
+import {
+  decideCancel,
+  decideCheck,
+  decideResend,
+  decided,
+  LOCK_WINDOW_MS,
+  lockedRefusal,
+  lockState,
+  sendLimitVerdict,
+  type CheckOutcome,
+  type Contact,
+  type DeliveryChannel,
+  type FlowSettings,
+  type LockState,
+  type Refusal,
+  type Verification,
+  type VerificationLimits,
+  type VerificationOrigin,
+} from '../domain';
+import type { CodeDelivery, FlowLogger } from '../flow/ports';
+import { maskEmail, maskPhone } from '../log/mask';
+import { countryCallingCode } from '../phone/country-calling-code';
+import { redactSecrets } from '../senders/redact-secrets';
+import {
+  deriveCode,
+  destinationKey,
+  hashesMatch,
+  hashVerificationCode,
+  newVerificationId,
+} from './verification-code';
+import type { VerificationFilter, VerificationStore, VerificationTx } from './verification-store';
+
+export interface StartRequest {
+  contact: Contact;
+  channel: DeliveryChannel;
+  origin: VerificationOrigin;
+  callId?: string | null;
+  actor?: string | null;
+  /** The client's own code (API only); otherwise one is made. */
+  customCode?: string;
+}
+
+export type SendResult =
+  | { kind: 'sent'; verification: Verification; messageId: string | null }
+  | { kind: 'refused'; refusal: Refusal; verification?: Verification }
+  | { kind: 'delivery_failed'; verification: Verification; error: string }
+  /** Resend only: the code had expired (the verification is now `expired`). */
+  | { kind: 'expired'; verification: Verification }
+  /** Resend only: the verification was already decided. */
+  | { kind: 'decided'; verification: Verification }
+  | { kind: 'not_found' };
+
+export interface CancelResult {
+  verification: Verification;
+  canceled: boolean;
+}
+
+export type CheckResult =
+  { kind: 'checked'; outcome: CheckOutcome; verification: Verification } | { kind: 'not_found' };
+
+/** A prefix or overall send limit tripped: possibly SMS pumping. */
+export interface LimitAlarm {
+  limit: string;
+  message: string;
+  channel: DeliveryChannel;
+}
+
+export interface VerificationServiceDeps {
+  store: VerificationStore;
+  delivery: CodeDelivery;
+  settings(): Promise<FlowSettings>;
+  contactById(id: number): Promise<Contact | null>;
+  clock: Clock;
+  secret: string;
+  log: FlowLogger;
+  alarm?(alarm: LimitAlarm): void;
+  newId?(): string;
+}
+
+export function limitsOf(s: FlowSettings): VerificationLimits {
+  return {
+    codeLength: s.codeLength,
+    codeValiditySeconds: s.codeValiditySeconds,
+    maxChecks: s.maxTriesPerCode,
+    maxSends: s.maxSendsPerVerification,
+    resendCooldownSeconds: s.resendCooldownSeconds,
+    maxFailedChecksPerContact: s.maxFailedChecksPerContact,
+    maxSendsPerDestinationPerHour: s.maxSendsPerDestinationPerHour,
+    maxSendsPerDestinationPerDay: s.maxSendsPerDestinationPerDay,
+    maxSendsPerCountryPerHour: s.maxSendsPerCountryPerHour,
+    maxSendsPerHour: s.maxSendsPerHour,
+  };
+}
+
+/** The contact's address for a channel, normalised as stored (E.164, lower-case email). */
+export function destinationOf(contact: Contact, channel: DeliveryChannel): string | null {
+  if (channel === 'email') return contact.email ? contact.email.trim().toLowerCase() : null;
+  return contact.mobile;
+}
+
+export function maskDestination(channel: string, destination: string): string {
+  return channel === 'email' ? maskEmail(destination) : maskPhone(destination);
+}
+
+export class VerificationService {
+  constructor(private readonly deps: VerificationServiceDeps) {}
+
+  async lockState(contactId: number): Promise<LockState> {
+    const s = await this.deps.settings();
+    const now = this.deps.clock.now();
+    const failures = await this.deps.store.failuresSince(contactId, new Date(now.getTime() - LOCK_WINDOW_MS));
+    return lockState(failures, now, s.maxFailedChecksPerContact);
+  }
+
+  /** Creates a verification and sends its code, unless a limit refuses it. */
+  async start(req: StartRequest, signal?: AbortSignal): Promise<SendResult> {
+    const s = await this.deps.settings();
+    const limits = limitsOf(s);
+    const now = this.deps.clock.now();
+    const destination = destinationOf(req.contact, req.channel);
+    if (!destination) throw new Error(`contact ${req.contact.id} has no ${req.channel} destination on file`);
+    const id = (this.deps.newId ?? newVerificationId)();
+    const code = req.customCode ?? deriveCode(this.deps.secret, id, limits.codeLength);
+    const verification: Verification = {
+      id,
+      contactId: req.contact.id,
+      channel: req.channel,
+      destination,
+      destinationMasked: maskDestination(req.channel, destination),
+      origin: req.origin,
+      callId: req.callId ?? null,
+      actor: req.actor ?? null,
+      status: 'pending',
+      codeHash: hashVerificationCode(this.deps.secret, id, code),
+      codeLength: code.length,
+      customCode: req.customCode !== undefined,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + limits.codeValiditySeconds * 1000),
+      decidedAt: null,
+      lastSentAt: now,
+      sends: 1,
+      checks: 0,
+      maxSends: limits.maxSends,
+      maxChecks: limits.maxChecks,
+      failureReason: null,
+    };
+    const refusal = await this.deps.store.atomically(async (tx) => {
+      await tx.lockContact(req.contact.id);
+      const lock = lockState(
+        await tx.failuresSince(req.contact.id, new Date(now.getTime() - LOCK_WINDOW_MS)),
+        now,
+        limits.maxFailedChecksPerContact,
+      );
+      if (lock.locked) return lockedRefusal(lock);
+      const limited = await this.reserveSend(tx, verification, limits, now);
+      if (limited) return limited;
+      await tx.insert(verification);
+      return null;
+    });
+    if (refusal) {
+      this.deps.log.warn('verification refused', {
+        contactId: req.contact.id,
+        channel: req.channel,
+        to: verification.destinationMasked,
+        origin: req.origin,
+        error: refusal.error,
+        problem: refusal.message,
+      });
+      return { kind: 'refused', refusal };
+    }
+    this.deps.log.info('verification started', {
+      verificationId: id,
+      contactId: req.contact.id,
+      channel: req.channel,
+      to: verification.destinationMasked,
+      origin: req.origin,
+    });
+    const sent = await this.deliver(verification, req.contact, code, s, signal);
+    if (sent.ok) return { kind: 'sent', verification, messageId: sent.messageId };
+    // Nothing reached the person: the verification cannot succeed.
+    const failed = await this.deps.store.atomically(async (tx) => {
+      const current = (await tx.load(id)) ?? verification;
+      if (current.status !== 'pending') return current;
+      const next = decided(current, 'failed', this.deps.clock.now(), 'delivery_failed');
+      await tx.save(next);
+      return next;
+    });
+    return { kind: 'delivery_failed', verification: failed, error: sent.error };
+  }
+
+  /** Sends the same code again while it is valid. A custom code must be given again (it is not stored). */
+  async resend(id: string, opts: { customCode?: string; signal?: AbortSignal } = {}): Promise<SendResult> {
+    const s = await this.deps.settings();
+    const limits = limitsOf(s);
+    const now = this.deps.clock.now();
+    const answer = await this.deps.store.atomically(async (tx): Promise<SendResult> => {
+      const v = await tx.load(id);
+      if (!v) return { kind: 'not_found' };
+      if (v.customCode && v.status === 'pending') {
+        const given = opts.customCode;
+        if (
+          given === undefined ||
+          !v.codeHash ||
+          !hashesMatch(v.codeHash, hashVerificationCode(this.deps.secret, v.id, given))
+        )
+          throw new CustomCodeRequired();
+      }
+      await tx.lockContact(v.contactId);
+      const lock = lockState(
+        await tx.failuresSince(v.contactId, new Date(now.getTime() - LOCK_WINDOW_MS)),
+        now,
+        limits.maxFailedChecksPerContact,
+      );
+      const d = decideResend(v, now, limits, lock);
+      switch (d.kind) {
+        case 'decided':
+          return { kind: 'decided', verification: v };
+        case 'expired':
+          await tx.save(d.next);
+          return { kind: 'expired', verification: d.next };
+        case 'refused':
+          return { kind: 'refused', refusal: d.refusal, verification: v };
+        case 'send': {
+          const limited = await this.reserveSend(tx, d.next, limits, now);
+          if (limited) return { kind: 'refused', refusal: limited, verification: v };
+          await tx.save(d.next);
+          return { kind: 'sent', verification: d.next, messageId: null };
+        }
+      }
+    });
+    if (answer.kind !== 'sent') return answer;
+    const v = answer.verification;
+    const contact = (await this.deps.contactById(v.contactId)) ?? {
+      id: v.contactId,
+      name: '',
+      email: null,
+      mobile: null,
+    };
+    const code = opts.customCode ?? deriveCode(this.deps.secret, v.id, v.codeLength);
+    const sent = await this.deliver(v, contact, code, s, opts.signal);
+    if (sent.ok) return { kind: 'sent', verification: v, messageId: sent.messageId };
+    // The earlier code is still valid: the verification stays pending.
+    return { kind: 'delivery_failed', verification: v, error: sent.error };
+  }
+
+  async check(id: string, code: string): Promise<CheckResult> {
+    const s = await this.deps.settings();
+    const now = this.deps.clock.now();
+    const answer = await this.deps.store.atomically(async (tx): Promise<CheckResult> => {
+      const v = await tx.load(id);
+      if (!v) return { kind: 'not_found' };
+      await tx.lockContact(v.contactId);
+      const lock = lockState(
+        await tx.failuresSince(v.contactId, new Date(now.getTime() - LOCK_WINDOW_MS)),
+        now,
+        s.maxFailedChecksPerContact,
+      );
+      const matches =
+        v.codeHash !== null && hashesMatch(v.codeHash, hashVerificationCode(this.deps.secret, v.id, code));
+      const d = decideCheck(v, now, matches, lock);
+      if (d.next !== v) await tx.save(d.next);
+      if (d.countFailure) await tx.recordFailure(v.contactId, v.id, now);
+      return { kind: 'checked', outcome: d.outcome, verification: d.next };
+    });
+    if (answer.kind === 'checked') {
+      const { outcome, verification: v } = answer;
+      const meta = { verificationId: v.id, contactId: v.contactId, outcome: outcome.kind, checks: v.checks };
+      if (outcome.kind === 'approved') this.deps.log.info('verification approved', meta);
+      else this.deps.log.info('verification check refused or wrong', meta);
+    }
+    return answer;
+  }
+
+  /** Cancels a pending verification; null when unknown, `canceled: false` when it was already decided. */
+  async cancel(id: string, reason: string | null = null): Promise<CancelResult | null> {
+    const now = this.deps.clock.now();
+    return this.deps.store.atomically(async (tx) => {
+      const v = await tx.load(id);
+      if (!v) return null;
+      const next = decideCancel(v, now, reason);
+      if (!next) return { verification: v, canceled: false };
+      await tx.save(next);
+      return { verification: next, canceled: true };
+    });
+  }
+
+  get(id: string): Promise<Verification | null> {
+    return this.deps.store.get(id);
+  }
+
+  list(filter: VerificationFilter): Promise<Verification[]> {
+    return this.deps.store.list(filter);
+  }
+
+  /**
+   * An operator clears a contact's lockout: its failures in the window are marked cleared (kept
+   * as evidence) and the send counts of its addresses are reset.
+   */
+  async unlock(contact: Contact): Promise<{ failuresCleared: number; sendsCleared: number }> {
+    const now = this.deps.clock.now();
+    const since = new Date(now.getTime() - LOCK_WINDOW_MS);
+    const failuresCleared = await this.deps.store.clearFailures(contact.id, since, now);
+    const keys = (['email', 'sms'] as const)
+      .map((c) => destinationOf(contact, c))
+      .filter((d): d is string => d !== null)
+      .map((d) => destinationKey(this.deps.secret, d));
+    const sendsCleared = keys.length > 0 ? await this.deps.store.clearSends(keys, since) : 0;
+    this.deps.log.info('contact unlocked', { contactId: contact.id, failuresCleared, sendsCleared });
+    return { failuresCleared, sendsCleared };
+  }
+
+  /** Counts the send against every limit; returns the refusal when one is reached. */
+  private async reserveSend(
+    tx: VerificationTx,
+    v: Verification,
+    limits: VerificationLimits,
+    now: Date,
+  ): Promise<Refusal | null> {
+    const key = destinationKey(this.deps.secret, v.destination);
+    const country = v.channel === 'sms' ? countryCallingCode(v.destination) : null;
+    await tx.lockSends();
+    const counts = await tx.sendCounts(key, country, now);
+    const verdict = sendLimitVerdict(counts, limits, country, now);
+    if (verdict.refusal) {
+      if (verdict.alarm && verdict.refusal.error === 'rate_limited') {
+        const alarm: LimitAlarm = {
+          limit: verdict.refusal.limit,
+          message: verdict.refusal.message,
+          channel: v.channel as DeliveryChannel,
+        };
+        this.deps.log.error('send limit alarm: possible SMS pumping or a runaway client', { ...alarm });
+        this.deps.alarm?.(alarm);
+      }
+      return verdict.refusal;
+    }
+    await tx.recordSend({
+      verificationId: v.id,
+      destinationKey: key,
+      countryCode: country,
+      channel: v.channel,
+      at: now,
+    });
+    return null;
+  }
+
+  private async deliver(
+    v: Verification,
+    contact: Contact,
+    code: string,
+    s: FlowSettings,
+    signal: AbortSignal | undefined,
+  ): Promise<{ ok: true; messageId: string | null } | { ok: false; error: string }> {
+    const channel = v.channel as DeliveryChannel;
+    // The message goes to the verification's own destination.
+    const to: Contact =
+      channel === 'email' ? { ...contact, email: v.destination } : { ...contact, mobile: v.destination };
+    try {
+      const { messageId } = await this.deps.delivery.send(
+        {
+          channel,
+          contact: to,
+          code,
+          // Rounded down: telling the person less time than they have is the safe error.
+          validityMinutes: Math.max(
+            1,
+            Math.floor((v.expiresAt.getTime() - this.deps.clock.now().getTime()) / 60_000),
+          ),
+          companyName: s.companyName,
+        },
+        signal ?? new AbortController().signal,
+      );
+      return { ok: true, messageId };
+    } catch (err) {
+      const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      const error = redactSecrets(text, { code, addresses: [v.destination, contact.email, contact.mobile] });
+      this.deps.log.warn('sending the code failed', {
+        verificationId: v.id,
+        channel,
+        to: v.destinationMasked,
+        error,
+      });
+      return { ok: false, error };
+    }
+  }
+}
+
+/** A resend of a custom-code verification without the right code. */
+export class CustomCodeRequired extends Error {
+  constructor() {
+    super('customCode: this verification has a custom code; give the same customCode again to resend it');
+    this.name = 'CustomCodeRequired';
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * An in-memory VerificationStore with the Postgres store's semantics: `atomically` runs one
+ * unit of work at a time (as the advisory locks make it) and rolls back everything it wrote
+ * when the work throws. Behaviours make the next operations fail or hang.
+ */
+import type { SendCounts, Verification } from '../../src/domain';
+import type {
+  SendRecord,
+  VerificationFilter,
+  VerificationStore,
+  VerificationTx,
+} from '../../src/verification/verification-store';
+import { behave, type Behaviour } from './fake-behaviour';
+
+interface Failure {
+  contactId: number;
+  verificationId: string;
+  at: Date;
+  clearedAt: Date | null;
+}
+
+interface State {
+  verifications: Map<string, Verification>;
+  sends: SendRecord[];
+  failures: Failure[];
+}
+
+function copy(s: State): State {
+  return {
+    verifications: new Map([...s.verifications].map(([k, v]) => [k, { ...v }])),
+    sends: s.sends.map((x) => ({ ...x })),
+    failures: s.failures.map((x) => ({ ...x })),
+  };
+}
+
+const HOUR = 3600_000;
+
+export class FakeVerificationStore implements VerificationStore {
+  readonly behaviour: Record<'atomically' | 'read', Behaviour> = { atomically: 'ok', read: 'ok' };
+  private state: State = { verifications: new Map(), sends: [], failures: [] };
+  private queue: Promise<unknown> = Promise.resolve();
+  /** How many units of work committed. */
+  commits = 0;
+
+  get verifications(): Verification[] {
+    return [...this.state.verifications.values()];
+  }
+
+  get sends(): readonly SendRecord[] {
+    return this.state.sends;
+  }
+
+  get failures(): readonly Failure[] {
+    return this.state.failures;
+  }
+
+  atomically<T>(work: (tx: VerificationTx) => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      await behave(this.behaviour.atomically, 'verification store');
+      const draft = copy(this.state);
+      const result = await work(this.tx(draft));
+      this.state = draft;
+      this.commits += 1;
+      return result;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async get(id: string): Promise<Verification | null> {
+    await behave(this.behaviour.read, 'verification store');
+    const v = this.state.verifications.get(id);
+    return v ? { ...v } : null;
+  }
+
+  async list(filter: VerificationFilter): Promise<Verification[]> {
+    await behave(this.behaviour.read, 'verification store');
+    return this.verifications
+      .filter(
+        (v) =>
+          (filter.contactId === undefined || v.contactId === filter.contactId) &&
+          (filter.status === undefined || v.status === filter.status) &&
+          (filter.callId === undefined || v.callId === filter.callId),
+      )
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+      .slice(0, filter.limit ?? 50);
+  }
+
+  async failuresSince(contactId: number, since: Date): Promise<Date[]> {
+    await behave(this.behaviour.read, 'verification store');
+    return failuresOf(this.state, contactId, since);
+  }
+
+  async clearFailures(contactId: number, since: Date, at: Date): Promise<number> {
+    let n = 0;
+    for (const f of this.state.failures) {
+      if (f.contactId === contactId && f.at > since && f.clearedAt === null) {
+        f.clearedAt = at;
+        n += 1;
+      }
+    }
+    return n;
+  }
+
+  async clearSends(destinationKeys: string[], since: Date): Promise<number> {
+    const before = this.state.sends.length;
+    this.state.sends = this.state.sends.filter(
+      (s) => !(destinationKeys.includes(s.destinationKey) && s.at > since),
+    );
+    return before - this.state.sends.length;
+  }
+
+  /** Deletes a verification behind the service's back (a purge, an operator's SQL). */
+  remove(id: string): void {
+    this.state.verifications.delete(id);
+  }
+
+  private tx(s: State): VerificationTx {
+    return {
+      load: async (id) => {
+        const v = s.verifications.get(id);
+        return v ? { ...v } : null;
+      },
+      insert: async (v) => {
+        if (s.verifications.has(v.id)) throw new Error(`duplicate verification ${v.id}`);
+        s.verifications.set(v.id, { ...v });
+      },
+      save: async (v) => {
+        if (!s.verifications.has(v.id)) throw new Error(`no verification ${v.id}`);
+        s.verifications.set(v.id, { ...v });
+      },
+      lockContact: async () => undefined,
+      failuresSince: async (contactId, since) => failuresOf(s, contactId, since),
+      recordFailure: async (contactId, verificationId, at) => {
+        s.failures.push({ contactId, verificationId, at, clearedAt: null });
+      },
+      lockSends: async () => undefined,
+      sendCounts: async (key, country, now): Promise<SendCounts> => {
+        const within = (ms: number) =>
+          s.sends.filter((x) => x.at.getTime() > now.getTime() - ms && x.at <= now);
+        const destHour = within(HOUR).filter((x) => x.destinationKey === key);
+        const destDay = within(24 * HOUR).filter((x) => x.destinationKey === key);
+        const oldest = (xs: SendRecord[]) =>
+          xs.length ? new Date(Math.min(...xs.map((x) => x.at.getTime()))) : null;
+        return {
+          destinationLastHour: destHour.length,
+          destinationLastDay: destDay.length,
+          countryLastHour:
+            country === null ? null : within(HOUR).filter((x) => x.countryCode === country).length,
+          overallLastHour: within(HOUR).length,
+          oldestDestinationSendLastHour: oldest(destHour),
+          oldestDestinationSendLastDay: oldest(destDay),
+        };
+      },
+      recordSend: async (send) => {
+        s.sends.push({ ...send });
+      },
+    };
+  }
+}
+
+function failuresOf(s: State, contactId: number, since: Date): Date[] {
+  return s.failures
+    .filter((f) => f.contactId === contactId && f.at > since && f.clearedAt === null)
+    .map((f) => f.at)
+    .sort((a, b) => a.getTime() - b.getTime());
+}
