@@ -55,6 +55,16 @@ export const DEMO_CONTACTS: readonly Readonly<NewContact>[] = Object.freeze([
   { name: 'Erin Shared', email: 'erin@example.com', mobile: null, phones: [DEMO_NUMBERS.shared] },
 ]);
 
+/**
+ * Lab values of settings. Test runs call as Alice all day, so the per-destination send limits
+ * (production defaults 3 per hour, 10 per day) are raised in the lab; every other limit,
+ * including the lockout after failed checks, keeps its production default.
+ */
+export const DEMO_SETTINGS = Object.freeze({
+  maxSendsPerDestinationPerHour: 1000,
+  maxSendsPerDestinationPerDay: 10_000,
+});
+
 /** Serialises concurrent loads (two lab scripts), which would otherwise both insert contacts. */
 const DEMO_LOCK_KEY = '7486172302';
 
@@ -97,6 +107,13 @@ export async function loadDemoData(pool: Pool): Promise<{ routes: number; contac
         inserted.rows[0]?.id,
         c.phones,
       ]);
+    }
+
+    for (const [key, value] of Object.entries(DEMO_SETTINGS)) {
+      await client.query(
+        `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+        [key, JSON.stringify(value)],
+      );
     }
 
     return { routes: routes.length, contacts: DEMO_CONTACTS.length };

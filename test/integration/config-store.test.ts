@@ -40,7 +40,9 @@ describe('PgConfigStore', () => {
     await pool.query('DELETE FROM settings');
     await pool.query('DELETE FROM templates');
     // Back to the seeded defaults, as a fresh install has them.
-    await pool.query(`DELETE FROM schema_migrations WHERE name = '002_default_config'`);
+    await pool.query(
+      `DELETE FROM schema_migrations WHERE name IN ('002_default_config', '006_verification_settings')`,
+    );
     await migrate(pool);
     logger = recordingLogger();
     store = new PgConfigStore(pool, { logger });
@@ -162,6 +164,7 @@ describe('PgConfigStore', () => {
         successDestination: '2001',
         failedDestination: '2901@support-failed:2',
         enabled: true,
+        mode: 'otp',
       });
     });
 

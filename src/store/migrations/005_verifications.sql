@@ -77,14 +77,3 @@ DROP TABLE call_codes;
 
 -- Routes pick the flow that verifies their callers; only the one-time code exists yet.
 ALTER TABLE routes ADD COLUMN mode text NOT NULL DEFAULT 'otp' CHECK (mode IN ('otp'));
-
-INSERT INTO settings (key, value) VALUES
-  ('maxSendsPerVerification',       '5'),
-  ('resendCooldownSeconds',         '30'),
-  ('maxFailedChecksPerContact',     '10'),
-  ('maxSendsPerDestinationPerHour', '3'),
-  ('maxSendsPerDestinationPerDay',  '10'),
-  ('maxSendsPerCountryPerHour',     '200'),
-  ('maxSendsPerHour',               '1000'),
-  ('retentionDays',                 '90')
-ON CONFLICT (key) DO NOTHING;

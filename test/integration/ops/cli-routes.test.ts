@@ -127,8 +127,9 @@ describe('pinverify routes (CLI)', () => {
             id: expect.any(Number) as unknown,
             ...DEMO_ROUTES.accounting,
             enabled: true,
+            mode: 'otp',
           },
-          { id: expect.any(Number) as unknown, ...DEMO_ROUTES.support, enabled: true },
+          { id: expect.any(Number) as unknown, ...DEMO_ROUTES.support, enabled: true, mode: 'otp' },
         ]);
       }
     });
@@ -183,6 +184,7 @@ describe('pinverify routes (CLI)', () => {
         successDestination: '2003',
         failedDestination: '2903',
         enabled: true,
+        mode: 'otp',
         warnings: [],
       });
       expect(await routeRow(pool, SALES)).toMatchObject({ id: saved.id, failed_destination: '2903' });

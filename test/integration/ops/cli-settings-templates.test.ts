@@ -45,7 +45,9 @@ describe('pinverify settings and templates (CLI)', () => {
   beforeEach(async () => {
     // Back to the seeded settings and templates.
     await pool.query('DELETE FROM settings; DELETE FROM templates; TRUNCATE config_changes');
-    await pool.query(`DELETE FROM schema_migrations WHERE name = '002_default_config'`);
+    await pool.query(
+      `DELETE FROM schema_migrations WHERE name IN ('002_default_config', '006_verification_settings')`,
+    );
     await migrate(pool);
   });
   afterAll(async () => {
