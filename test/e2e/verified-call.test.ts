@@ -116,9 +116,12 @@ describe('verified by a code entered during the live call', () => {
     const ev = await ami.waitFor((e) => e.uniqueid === call?.channel_id, 5000);
     expect(ev).toMatchObject({ result: 'verified', reason: 'ok', method: c.channel });
 
-    // The code is gone with the call: nothing of it is left in the database.
-    const left = await db.query('SELECT 1 FROM call_codes WHERE call_id = $1', [call?.call_id]);
-    expect(left.rowCount).toBe(0);
+    // The call's verification is approved, and its code hash is gone (single use).
+    const v = await db.query<{ status: string; code_hash: string | null; origin: string }>(
+      'SELECT status, code_hash, origin FROM verifications WHERE call_id = $1',
+      [call?.call_id],
+    );
+    expect(v.rows).toEqual([{ status: 'approved', code_hash: null, origin: 'inbound_call' }]);
   });
 });
 
