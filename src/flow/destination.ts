@@ -3,6 +3,7 @@
  * "exten@context:priority" (the same shapes as Asterisk's Goto). Validated strictly, because a
  * typo here would drop verified callers into a dialplan dead end.
  */
+import { z } from 'zod';
 import type { DialplanTarget } from '../call/channel-control';
 
 // Concrete extensions only: letters, digits and the dialable symbols. Pattern wildcards such
@@ -87,3 +88,16 @@ export function parseDestination(text: string, defaultContext: string): Dialplan
 export function formatDestination(target: DialplanTarget): string {
   return `${target.exten}@${target.context}:${target.priority}`;
 }
+
+/**
+ * A destination's shape as a zod schema, for every input that takes one (settings, routes, the
+ * API): parseDestination is the one judge. Whether it exists is the PBX check's job.
+ */
+export const destinationSchema = z.string().superRefine((value, ctx) => {
+  try {
+    // Any valid context name will do for the shape check; the real one is applied later.
+    parseDestination(value, 'default');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+  }
+});

@@ -5,7 +5,7 @@
  * config_changes; the NOTIFY trigger of migration 003 tells running apps to reload.
  */
 import { z } from 'zod';
-import { DestinationError, parseDestination } from '../flow/destination';
+import { destinationSchema } from '../flow/destination';
 import type { Route } from '../domain';
 import { withTransaction, type Queryable } from '../store/db';
 import { ROUTE_COLUMNS, routeFromRow, type RouteRow } from '../store/pg-config-store';
@@ -16,14 +16,7 @@ import { checkAgainstPbx, type ForceOption, type PbxCheck } from './pbx-checks';
 import { readSettings } from '../store/pg-config-store';
 
 /** A destination's shape; whether it exists is the PBX check's job. */
-export const destinationField = z.string().superRefine((value, ctx) => {
-  try {
-    // Any valid context name will do for the shape check; the real one is applied later.
-    parseDestination(value, 'default');
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: err instanceof DestinationError ? err.message : String(err) });
-  }
-});
+export const destinationField = destinationSchema;
 
 export const routeFields = {
   title: z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters'),

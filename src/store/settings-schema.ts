@@ -6,15 +6,11 @@
 import { isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
 import { guessChancePerDay, MAX_GUESS_CHANCE_PER_DAY, safeFailureLimit, type FlowSettings } from '../domain';
+import { destinationSchema } from '../flow/destination';
 import type { MessageTemplate } from '../flow/ports';
 import { DEFAULT_SETTINGS } from './config-defaults';
 
-/** "exten", "exten@context" or "exten@context:priority", as routes.*_destination in SQL. */
-export const DESTINATION_PATTERN = /^[^@:\s]+(@[^@:\s]+(:[0-9]+)?)?$/;
-
-const destination = z
-  .string()
-  .regex(DESTINATION_PATTERN, 'expected exten, exten@context or exten@context:priority');
+const destination = destinationSchema;
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const SETTING_SCHEMAS: { readonly [K in keyof FlowSettings]: z.ZodType<FlowSettings[K]> } = {
