@@ -246,7 +246,8 @@ export function createVerificationAdmin(deps: OpsDeps) {
       try {
         return answer(await service().resend(id, { customCode: input.customCode }));
       } catch (err) {
-        if (err instanceof CustomCodeRequired) throw invalid([{ field: 'customCode', message: err.message }]);
+        if (err instanceof CustomCodeRequired)
+          throw invalid([{ field: 'customCode', message: err.message.replace(/^customCode: /, '') }]);
         throw err;
       }
     },

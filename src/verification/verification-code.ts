@@ -36,9 +36,11 @@ export function hashVerificationCode(secret: string, id: string, code: string): 
 
 /** Constant-time comparison of two hex hashes (a length mismatch is simply "no"). */
 export function hashesMatch(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+  // Buffer.from(…, 'hex') silently drops an odd last digit or anything after a non-hex one, so
+  // the shape is checked first: two well-formed hashes of one length, or "no".
+  const HEX = /^(?:[0-9a-f]{2})+$/;
+  if (a.length !== b.length || !HEX.test(a) || !HEX.test(b)) return false;
+  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }
 
 /** Keyed hash of a destination for the send-limit tables, which must hold no number or address. */

@@ -203,14 +203,19 @@ export class VerificationService {
     const answer = await this.deps.store.atomically(async (tx): Promise<SendResult> => {
       const v = await tx.load(id);
       if (!v) return { kind: 'not_found' };
-      if (v.customCode && v.status === 'pending') {
-        const given = opts.customCode;
+      const given = opts.customCode;
+      if (v.status === 'pending' && v.customCode) {
         if (
           given === undefined ||
           !v.codeHash ||
           !hashesMatch(v.codeHash, hashVerificationCode(this.deps.secret, v.id, given))
         )
           throw new CustomCodeRequired();
+      } else if (v.status === 'pending' && given !== undefined) {
+        // A code the stored hash cannot approve would only spend the person's tries.
+        throw new CustomCodeRequired(
+          'customCode: this verification has a generated code; send it again without customCode',
+        );
       }
       await tx.lockContact(v.contactId);
       const lock = lockState(
@@ -393,8 +398,10 @@ export class VerificationService {
 
 /** A resend of a custom-code verification without the right code. */
 export class CustomCodeRequired extends Error {
-  constructor() {
-    super('customCode: this verification has a custom code; give the same customCode again to resend it');
+  constructor(
+    message = 'customCode: this verification has a custom code; give the same customCode again to resend it',
+  ) {
+    super(message);
     this.name = 'CustomCodeRequired';
   }
 }
