@@ -148,11 +148,11 @@ export function createVerificationAdmin(deps: OpsDeps) {
       destination = n.e164;
     }
     const found = await contacts.findByDestination(destination, 2);
-    if (found.length === 0) throw notFound('to: no contact has this number or email address on file');
+    if (found.length === 0) throw notFound('to: no contact has this mobile number or email address on file');
     if (found.length > 1)
       throw new OpsError(
         'conflict',
-        'to: several contacts have this number or email address on file; give contactId',
+        'to: several contacts have this mobile number or email address on file; give contactId',
       );
     return found[0] as Contact;
   }
@@ -235,6 +235,7 @@ export function createVerificationAdmin(deps: OpsDeps) {
           [],
           {
             code: 'locked',
+            retryAfterSeconds: Math.max(1, Math.ceil((o.until.getTime() - Date.now()) / 1000)),
           },
         );
       return { id, status: v.status, checksLeft: Math.max(0, v.maxChecks - v.checks) };

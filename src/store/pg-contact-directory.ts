@@ -33,16 +33,13 @@ export class PgContactDirectory implements ContactDirectory {
 
   /**
    * Contacts a destination is on file for: an email address (case-insensitive) or an E.164
-   * number (their mobile or a number they call from). At most `limit`.
+   * mobile number, the addresses codes are sent to. At most `limit`.
    */
   async findByDestination(destination: string, limit: number): Promise<Contact[]> {
-    const isEmail = destination.includes('@');
     const { rows } = await this.db.query<Contact>(
-      isEmail
+      destination.includes('@')
         ? 'SELECT id, name, email, mobile FROM contacts WHERE lower(email) = lower($1) ORDER BY id LIMIT $2'
-        : `SELECT c.id, c.name, c.email, c.mobile FROM contacts c
-            WHERE c.mobile = $1 OR EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_id = c.id AND p.e164 = $1)
-            ORDER BY c.id LIMIT $2`,
+        : 'SELECT id, name, email, mobile FROM contacts WHERE mobile = $1 ORDER BY id LIMIT $2',
       [destination, limit],
     );
     return rows.map((row) => ({ id: row.id, name: row.name, email: row.email, mobile: row.mobile }));

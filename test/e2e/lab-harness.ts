@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import ari, { type Channel, type StasisStart } from 'ari-client';
 import createManager from 'asterisk-manager';
 import { Pool } from 'pg';
 
@@ -178,4 +179,45 @@ export async function latestCall(db: Pool, callerLast4: string, since: Date): Pr
     await new Promise((res) => setTimeout(res, 200));
   }
   return null;
+}
+
+export async function waitUntil(what: string, pred: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A test caller: its own Stasis app on ARI that originates Local channels into the lab's inbound
+ * context as a given caller ID and hands back the caller's leg once the PBX answered, to press
+ * keys on with sendDTMF as a phone would.
+ */
+export async function connectTestCaller(testerApp: string) {
+  const client = await ari.connect(env.ariUrl, env.ariUser, env.ariPassword);
+  const legs = new Map<string, (ch: Channel) => void>();
+  client.on('StasisStart', (e: StasisStart, ch: Channel) => {
+    if (e.application === testerApp) legs.get(ch.caller.number)?.(ch);
+  });
+  await client.start(testerApp);
+  return {
+    client,
+    /** Places a call as `caller` to `service`, returns the caller's leg once the PBX answered. */
+    async placeCall(caller: string, service: string): Promise<Channel> {
+      const answered = new Promise<Channel>((resolve) => legs.set(caller, resolve));
+      await client.channels.originate({
+        endpoint: `Local/${service}@pinverify-lab-inbound`,
+        app: testerApp,
+        callerId: `"e2e" <${caller}>`,
+      });
+      return answered;
+    },
+    /** Whether the pinverify app holds a call now. */
+    async appHasCall(): Promise<boolean> {
+      const a = await client.applications.get({ applicationName: env.ariApp });
+      return a.channel_ids.length > 0;
+    },
+    close: () => client.stop(),
+  };
 }

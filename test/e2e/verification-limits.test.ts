@@ -1,10 +1,19 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ari, { type Channel, type Client, type StasisStart } from 'ari-client';
 import type { Pool } from 'pg';
 import { createSinkClient, extractCode } from '../../src/lab/sink-client';
-import { env, latestCall, listenAmi, openDb, parseAgentLine, run, startAgent } from './lab-harness';
+import {
+  env,
+  latestCall,
+  listenAmi,
+  openDb,
+  parseAgentLine,
+  run,
+  startAgent,
+  connectTestCaller,
+  waitUntil,
+} from './lab-harness';
 
 /**
  * The verification limits and the verifications API, live on the lab, reached only the way
@@ -20,13 +29,12 @@ jest.setTimeout(240_000);
 const TESTER_APP = 'pinverify-tester-limits';
 const BOB = { caller: '+12025550102', email: 'bob@example.com' };
 const LOCK_AFTER = 5;
-let client: Client;
+let caller: Awaited<ReturnType<typeof connectTestCaller>>;
 let db: Pool;
 let ami: ReturnType<typeof listenAmi>;
 let bobId = 0;
 let originalLimit = '10';
 const sinks = createSinkClient(env.sinkUrl);
-const callerLegs = new Map<string, (ch: Channel) => void>();
 
 function cli(args: string[]) {
   return run('node', ['dist/cli/main.js', ...args], 60_000);
@@ -46,42 +54,15 @@ beforeAll(async () => {
   // A lower lockout keeps the test short; lowering it is always allowed (safer).
   expect((await cli(['settings', 'set', 'maxFailedChecksPerContact', String(LOCK_AFTER)])).code).toBe(0);
   expect((await cli(['contacts', 'unlock', String(bobId)])).code).toBe(0);
-  client = await ari.connect(env.ariUrl, env.ariUser, env.ariPassword);
-  client.on('StasisStart', (e: StasisStart, ch: Channel) => {
-    if (e.application === TESTER_APP) callerLegs.get(ch.caller.number)?.(ch);
-  });
-  await client.start(TESTER_APP);
+  caller = await connectTestCaller(TESTER_APP);
 });
 afterAll(async () => {
   await cli(['settings', 'set', 'maxFailedChecksPerContact', originalLimit]);
   await cli(['contacts', 'unlock', String(bobId)]);
-  client.stop();
+  caller.close();
   ami.close();
   await db.end();
 });
-
-async function waitUntil(what: string, pred: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function placeCall(caller: string, service: string): Promise<Channel> {
-  const answered = new Promise<Channel>((resolve) => callerLegs.set(caller, resolve));
-  await client.channels.originate({
-    endpoint: `Local/${service}@pinverify-lab-inbound`,
-    app: TESTER_APP,
-    callerId: `"e2e" <${caller}>`,
-  });
-  return answered;
-}
-
-async function appHasCall(): Promise<boolean> {
-  const a = await client.applications.get({ applicationName: env.ariApp });
-  return a.channel_ids.length > 0;
-}
 
 /** A six-digit code that is certainly not `code`. */
 function wrongFor(code: string): string {
@@ -102,19 +83,19 @@ async function callKeyingWrongCodes(wrong: number, keyMore: boolean): Promise<Re
   const before = (await sinks.listMessages(BOB.email)).at(-1)?.id ?? 0;
   const agent = startAgent(mkdtempSync(path.join(tmpdir(), 'pinverify-e2e-')));
   await new Promise((r) => setTimeout(r, 300)); // let the agent phone bind its port
-  const leg = await placeCall(BOB.caller, '7001');
-  await client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
-  await waitUntil('the call to enter the app', appHasCall, 15_000);
-  await client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' }); // email
+  const leg = await caller.placeCall(BOB.caller, '7001');
+  await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
+  await waitUntil('the call to enter the app', () => caller.appHasCall(), 15_000);
+  await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' }); // email
   const msg = await sinks.waitForMessage(BOB.email, before, 30_000);
   const code = extractCode(msg.body) ?? '';
   const start = await failures();
   for (let i = 1; i <= wrong; i++) {
-    await client.channels.sendDTMF({ channelId: leg.id, dtmf: `${wrongFor(code)}#`, between: 120 });
+    await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: `${wrongFor(code)}#`, between: 120 });
     await waitUntil(`wrong code ${i} to count`, async () => (await failures()) === start + i, 20_000);
   }
   // Even the right code is refused once the contact is locked.
-  if (keyMore) await client.channels.sendDTMF({ channelId: leg.id, dtmf: `${code}#`, between: 120 });
+  if (keyMore) await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: `${code}#`, between: 120 });
   const seen = await agent;
   expect(seen.code).toBe(0);
   return parseAgentLine(seen.line);
@@ -138,8 +119,8 @@ describe('lockout across calls', () => {
     const agent = startAgent(mkdtempSync(path.join(tmpdir(), 'pinverify-e2e-')));
     await new Promise((r) => setTimeout(r, 300));
     const sentBefore = (await sinks.listMessages(BOB.email)).length;
-    const leg = await placeCall(BOB.caller, '7001');
-    await client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
+    const leg = await caller.placeCall(BOB.caller, '7001');
+    await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
     const seen = await agent;
     expect(parseAgentLine(seen.line)).toMatchObject({
       exten: '2901',

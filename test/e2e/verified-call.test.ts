@@ -1,10 +1,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ari, { type Channel, type Client, type StasisStart } from 'ari-client';
 import type { Pool } from 'pg';
 import { createSinkClient, extractCode } from '../../src/lab/sink-client';
-import { env, latestCall, listenAmi, openDb, parseAgentLine, startAgent } from './lab-harness';
+import {
+  env,
+  latestCall,
+  listenAmi,
+  openDb,
+  parseAgentLine,
+  startAgent,
+  connectTestCaller,
+  waitUntil,
+} from './lab-harness';
 
 /**
  * The successful path, live: a test caller enters the lab PBX on a Local channel that this test
@@ -15,50 +23,21 @@ import { env, latestCall, listenAmi, openDb, parseAgentLine, startAgent } from '
 jest.setTimeout(120_000);
 
 const TESTER_APP = 'pinverify-tester';
-let client: Client;
+let caller: Awaited<ReturnType<typeof connectTestCaller>>;
 let db: Pool;
 let ami: ReturnType<typeof listenAmi>;
 const sinks = createSinkClient(env.sinkUrl);
-const callerLegs = new Map<string, (ch: Channel) => void>();
 
 beforeAll(async () => {
   db = openDb();
   ami = listenAmi();
-  client = await ari.connect(env.ariUrl, env.ariUser, env.ariPassword);
-  client.on('StasisStart', (e: StasisStart, ch: Channel) => {
-    if (e.application === TESTER_APP) callerLegs.get(ch.caller.number)?.(ch);
-  });
-  await client.start(TESTER_APP);
+  caller = await connectTestCaller(TESTER_APP);
 });
 afterAll(async () => {
-  client.stop();
+  caller.close();
   ami.close();
   await db.end();
 });
-
-async function waitUntil(what: string, pred: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Places a call as `caller` to `service`, returns the caller's leg once the PBX answered. */
-async function placeCall(caller: string, service: string): Promise<Channel> {
-  const answered = new Promise<Channel>((resolve) => callerLegs.set(caller, resolve));
-  await client.channels.originate({
-    endpoint: `Local/${service}@pinverify-lab-inbound`,
-    app: TESTER_APP,
-    callerId: `"e2e" <${caller}>`,
-  });
-  return answered;
-}
-
-async function appHasCall(): Promise<boolean> {
-  const a = await client.applications.get({ applicationName: env.ariApp });
-  return a.channel_ids.length > 0;
-}
 
 const cases = [
   {
@@ -88,17 +67,17 @@ describe('verified by a code entered during the live call', () => {
     const agent = startAgent(mkdtempSync(path.join(tmpdir(), 'pinverify-e2e-')));
     await new Promise((r) => setTimeout(r, 300)); // let the agent phone bind its port
 
-    const leg = await placeCall(c.caller, c.service);
+    const leg = await caller.placeCall(c.caller, c.service);
     // Press 1 at the sub-IVR (the menu-option way into the app), then wait until the app has it.
-    await client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
-    await waitUntil('the call to enter the app', appHasCall, 15_000);
-    await client.channels.sendDTMF({ channelId: leg.id, dtmf: c.key });
+    await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
+    await waitUntil('the call to enter the app', () => caller.appHasCall(), 15_000);
+    await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: c.key });
 
     const msg = await sinks.waitForMessage(c.to, before, 30_000);
     const code = extractCode(msg.body);
     expect(code).toMatch(/^[0-9]{6}$/);
     expect(msg.body).toMatch(/never ask/i);
-    await client.channels.sendDTMF({ channelId: leg.id, dtmf: `${code ?? ''}#`, between: 150 });
+    await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: `${code ?? ''}#`, between: 150 });
 
     const seen = await agent;
     expect(seen.code).toBe(0);
@@ -137,10 +116,10 @@ describe('a failing SMS provider', () => {
     const agent = startAgent(mkdtempSync(path.join(tmpdir(), 'pinverify-e2e-')));
     await new Promise((r) => setTimeout(r, 300));
 
-    const leg = await placeCall('+12025550101', '7001');
-    await client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
-    await waitUntil('the call to enter the app', appHasCall, 15_000);
-    await client.channels.sendDTMF({ channelId: leg.id, dtmf: '2' });
+    const leg = await caller.placeCall('+12025550101', '7001');
+    await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
+    await waitUntil('the call to enter the app', () => caller.appHasCall(), 15_000);
+    await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '2' });
     // The Twilio stand-in answers 500; the flow says so and offers the other channel.
     await waitUntil(
       'the failed send to be audited',
@@ -154,9 +133,9 @@ describe('a failing SMS provider', () => {
         ).rowCount === 1,
       20_000,
     );
-    await client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
+    await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
     const msg = await sinks.waitForMessage('alice@example.com', before, 30_000);
-    await client.channels.sendDTMF({
+    await caller.client.channels.sendDTMF({
       channelId: leg.id,
       dtmf: `${extractCode(msg.body) ?? ''}#`,
       between: 150,

@@ -15,12 +15,15 @@ import { ENDPOINTS } from '../../../src/http/admin-endpoints';
 import { createAdminServer } from '../../../src/http/admin-server';
 import { createHealthCheck, type HealthProbe, type HealthReport } from '../../../src/http/health-check';
 import { buildOpenApi } from '../../../src/http/openapi';
-import type { Route } from '../../../src/domain';
+import type { FlowSettings, Route } from '../../../src/domain';
+import { extractCode, type SinkMessage } from '../../../src/lab/sink-client';
 import type { CallSummary } from '../../../src/ops/call-history';
 import type { ImportReport, NumberLookup } from '../../../src/ops/contact-admin';
 import { createOpsServices } from '../../../src/ops/ops-services';
 import type { Saved } from '../../../src/ops/route-admin';
 import type { TemplateView } from '../../../src/ops/template-admin';
+import type { VerificationView } from '../../../src/ops/verification-admin';
+import { createDeliveryFromConfig, senderConfigSchema } from '../../../src/senders/delivery-from-config';
 import type { RenderedMessage } from '../../../src/senders/render-template';
 import type { ContactWithPhones } from '../../../src/store/pg-contact-admin';
 import { checkDb, createPool } from '../../../src/store/db';
@@ -32,7 +35,11 @@ import {
 } from '../../../src/store/demo-data';
 import { migrate } from '../../../src/store/migrate';
 import { writeAuditRecord } from '../../../src/store/pg-audit-trail';
-import { freshDatabase, recordingLogger, UNREACHABLE_DATABASE_URL } from '../helpers';
+import { PgConfigStore, startConfigListener, type ConfigListener } from '../../../src/store/pg-config-store';
+import { createPgVerificationService } from '../../../src/verification/create-pg-verification-service';
+import type { VerificationService } from '../../../src/verification/verification-service';
+import { freshDatabase, recordingLogger, testPool, UNREACHABLE_DATABASE_URL } from '../helpers';
+import { startLabSinks, type LabSinks } from '../senders/start-lab-sinks';
 import { AMI_ENV, STACK_LINE } from './cli-harness';
 
 const VERSION = '9.8.7-test';
@@ -70,6 +77,7 @@ interface Answer<T> {
   body: T;
   text: string;
   contentType: string | null;
+  retryAfter: string | null;
 }
 
 /** Every body answered in this file, checked for stack traces at the end. */
@@ -77,7 +85,12 @@ const answered: string[] = [];
 /** Every request that succeeded, to check at the end that each endpoint was exercised. */
 const succeeded: { method: string; path: string }[] = [];
 
-function record<T>(status: number, text: string, contentType: string | null): Answer<T> {
+function record<T>(
+  status: number,
+  text: string,
+  contentType: string | null,
+  retryAfter: string | null = null,
+): Answer<T> {
   answered.push(text);
   let body: unknown = text;
   try {
@@ -85,7 +98,7 @@ function record<T>(status: number, text: string, contentType: string | null): An
   } catch {
     // not JSON: keep the text
   }
-  return { status, body: body as T, text, contentType };
+  return { status, body: body as T, text, contentType, retryAfter };
 }
 
 interface RequestOptions {
@@ -127,7 +140,12 @@ async function send<T = ErrorBody>(
 ): Promise<Answer<T>> {
   const res = await fetch(`${baseUrl}${url}`, { method, headers: requestHeaders(key, o), body: payload(o) });
   if (res.ok) succeeded.push({ method, path: url.split('?')[0] ?? url });
-  return record<T>(res.status, await res.text(), res.headers.get('content-type'));
+  return record<T>(
+    res.status,
+    await res.text(),
+    res.headers.get('content-type'),
+    res.headers.get('retry-after'),
+  );
 }
 
 /**
@@ -149,12 +167,137 @@ async function once<T = ErrorBody>(
   }
 }
 
+/** Full addresses of the demo contacts, which no verification answer may carry (only masked). */
+const FULL_ADDRESSES = [
+  'alice@example.com',
+  DEMO_NUMBERS.emailAndSms,
+  DEMO_NUMBERS.emailAndSms.slice(2),
+  'bob@example.com',
+  DEMO_NUMBERS.smsOnly,
+  DEMO_NUMBERS.smsOnly.slice(2),
+];
+
+/**
+ * What in `texts` gives away a secret: a code (as a run of digits of its own, ids left out),
+ * a code hash, or a full number or email address.
+ */
+function leaks(texts: readonly string[], codes: readonly string[], hashes: readonly string[]): string[] {
+  const found: string[] = [];
+  for (const text of texts) {
+    const lower = text.toLowerCase();
+    const withoutIds = text.replace(/VE[0-9a-f]{32}/g, 'VE<id>');
+    for (const code of codes)
+      if (new RegExp(`(?<!\\d)${code}(?!\\d)`).test(withoutIds)) found.push(`code ${code} in ${text}`);
+    for (const hash of hashes) if (lower.includes(hash.toLowerCase())) found.push(`code hash in ${text}`);
+    for (const address of FULL_ADDRESSES)
+      if (lower.includes(address.toLowerCase())) found.push(`${address} in ${text}`);
+  }
+  return found;
+}
+
+/** A code the person did not receive: the right one with its first digit changed. */
+function wrongCode(code: string): string {
+  return `${(Number(code[0]) + 1) % 10}${code.slice(1)}`;
+}
+
+const ALICE_MOBILE = DEMO_NUMBERS.emailAndSms;
+const NO_VERIFICATION = `VE${'0'.repeat(32)}`;
+
+/** The code secret of the app instances in this file (16+ characters, as the app requires). */
+const CODE_SECRET = 'admin-api-test-code-secret';
+
+/**
+ * What an app instance builds for verifications, as src/main.ts does: its own config cache kept
+ * fresh by NOTIFY, the real senders (nodemailer, twilio) pointed at the in-process sinks, and
+ * the verification service on `pool`.
+ */
+interface AppInstance {
+  pool: Pool;
+  config: PgConfigStore;
+  service: VerificationService;
+  /**
+   * Resolves once this instance reads settings that pass `check`: it learns of a change by
+   * NOTIFY, like the app, so the test waits for that notification (bounded), never a fixed time.
+   */
+  sees(check: (s: FlowSettings) => boolean, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function appInstance(pool: Pool, sinks: LabSinks): Promise<AppInstance> {
+  const config = new PgConfigStore(pool);
+  const waiters = new Set<() => void>();
+  const listener: ConfigListener = startConfigListener(pool, {
+    invalidate() {
+      config.invalidate();
+      for (const wake of [...waiters]) wake();
+    },
+  });
+  await listener.ready;
+  const delivery = createDeliveryFromConfig(
+    senderConfigSchema.parse({
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(sinks.smtp.port),
+      SMTP_FROM: 'pinverify test <verify@test.pinverify.invalid>',
+      TWILIO_ACCOUNT_SID: sinks.accountSid,
+      TWILIO_AUTH_TOKEN: sinks.authToken,
+      TWILIO_FROM: '+12025550100',
+      TWILIO_API_BASE_URL: sinks.twilio.url,
+    }),
+    config,
+  );
+  const service = createPgVerificationService({
+    pool,
+    config,
+    delivery,
+    secret: CODE_SECRET,
+    log: recordingLogger(),
+  });
+  return {
+    pool,
+    config,
+    service,
+    async sees(check, timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        // Armed before reading, so a notification that lands during the read is not missed.
+        let wake: () => void = () => undefined;
+        const notified = new Promise<void>((resolve) => {
+          wake = resolve;
+          waiters.add(resolve);
+        });
+        try {
+          if (check(await config.getSettings())) return;
+          const left = deadline - Date.now();
+          if (left <= 0)
+            throw new Error(`the app instance did not see the settings change within ${timeoutMs} ms`);
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            notified,
+            new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, left);
+            }),
+          ]);
+          clearTimeout(timer);
+        } finally {
+          waiters.delete(wake);
+        }
+      }
+    },
+    async close() {
+      await listener.close();
+      config.close();
+    },
+  };
+}
+
 describe('admin HTTP API', () => {
   let pool: Pool;
   let checker: AmiDialplanChecker;
   let app: FastifyInstance;
   let baseUrl: string;
   let key: string;
+  let sinks: LabSinks;
+  let instance: AppInstance;
   const log = recordingLogger();
 
   /** Through the real socket. */
@@ -171,6 +314,8 @@ describe('admin HTTP API', () => {
 
   beforeAll(async () => {
     pool = await freshDatabase();
+    sinks = await startLabSinks();
+    instance = await appInstance(pool, sinks);
     checker = createAmiDialplanChecker({
       ami: createAmiClient({ ...AMI, onError: () => undefined }),
       app: process.env.ARI_APP || 'pinverify',
@@ -178,7 +323,8 @@ describe('admin HTTP API', () => {
     });
     app = createAdminServer({
       pool,
-      ops: (actor) => createOpsServices({ pool, actor, dialplan: () => checker }),
+      ops: (actor) =>
+        createOpsServices({ pool, actor, dialplan: () => checker, verifications: () => instance.service }),
       health: createHealthCheck({
         async postgres() {
           const db = await checkDb(pool);
@@ -196,15 +342,27 @@ describe('admin HTTP API', () => {
   });
   beforeEach(async () => {
     await pool.query('TRUNCATE routes, contacts, calls, config_changes CASCADE');
+    // DELETE, not TRUNCATE: these hold a few rows, and each truncated table costs file operations.
+    await pool.query(
+      'DELETE FROM verifications; DELETE FROM verification_sends; DELETE FROM verification_failures',
+    );
     await pool.query('DELETE FROM settings; DELETE FROM templates');
-    await pool.query(`DELETE FROM schema_migrations WHERE name = '002_default_config'`);
+    await pool.query(
+      `DELETE FROM schema_migrations WHERE name IN ('002_default_config', '006_verification_settings')`,
+    );
     await migrate(pool);
     await loadDemoData(pool);
+    // The settings were reset behind the app's back (as by a restart): read them afresh.
+    instance.config.invalidate();
     log.entries.length = 0;
+    await sinks.client.clear();
+    await sinks.client.setFaults({ smtp: 'ok', sms: 'ok' });
   });
   afterAll(async () => {
     await app.close();
     checker.close();
+    await instance.close();
+    await sinks.close();
     await pool.end();
   });
 
@@ -223,7 +381,9 @@ describe('admin HTTP API', () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         status: 'ok',
-        checks: { postgres: { ok: true, detail: expect.stringContaining('004_api_keys') as unknown } },
+        checks: {
+          postgres: { ok: true, detail: expect.stringContaining('006_verification_settings') as unknown },
+        },
       });
     });
   });
@@ -297,7 +457,7 @@ describe('admin HTTP API', () => {
       const added = await api<Saved<Route>>('POST', '/v1/routes', { body: SALES_ROUTE });
       expect(added.status).toBe(201);
       expect(added.body).toEqual({
-        value: { id: expect.any(Number) as unknown, ...SALES_ROUTE, enabled: true },
+        value: { id: expect.any(Number) as unknown, ...SALES_ROUTE, enabled: true, mode: 'otp' },
         warnings: [],
       });
       expect(await lastChange()).toEqual({ actor: `api:${KEY_NAME}`, action: 'route.add', subject: SALES });
@@ -424,7 +584,7 @@ describe('admin HTTP API', () => {
     it('shows every setting and changes several in one request', async () => {
       const shown = await api('GET', '/v1/settings');
       expect(shown.status).toBe(200);
-      expect(shown.body).toHaveLength(14);
+      expect(shown.body).toHaveLength(22);
       const res = await api('PATCH', '/v1/settings', { body: { codeLength: 8, companyName: 'ACME' } });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
@@ -832,6 +992,605 @@ describe('admin HTTP API', () => {
       expect(res.status).toBe(503);
       expect(res.body.checks.ari).toMatchObject({ ok: false, problem: 'no answer within 100 ms' });
       expect(res.body.checks.postgres?.ok).toBe(true);
+    });
+  });
+
+  describe('verifications', () => {
+    /** Every answer of this block, checked after each test for what it must never carry. */
+    let texts: string[] = [];
+    /** Codes read from the sink (as the person would) and code hashes read from the table. */
+    let codes: string[] = [];
+    let hashes: string[] = [];
+    let alice: number;
+
+    async function vapi<T = ErrorBody>(
+      method: string,
+      url: string,
+      o: RequestOptions = {},
+    ): Promise<Answer<T>> {
+      const res = await api<T>(method, url, o);
+      texts.push(res.text);
+      return res;
+    }
+
+    async function contactIdOf(name: string): Promise<number> {
+      const { rows } = await pool.query<{ id: number }>('SELECT id FROM contacts WHERE name = $1', [name]);
+      if (rows.length !== 1) throw new Error(`expected one contact ${name}`);
+      return rows[0]?.id ?? 0;
+    }
+
+    /** The newest sink message id: a later message is one sent after this point. */
+    async function lastMessageId(): Promise<number> {
+      return (await sinks.client.listMessages()).at(-1)?.id ?? 0;
+    }
+
+    /** The code in the first message to `to` after `after`, as the person reads it. */
+    async function codeSentTo(to: string, after: number, length = 6): Promise<string> {
+      const message: SinkMessage = await sinks.client.waitForMessage(to, after, 5_000);
+      const code = extractCode(message.body, length);
+      if (code === null) throw new Error(`no ${length}-digit code in the message to ${to}: ${message.body}`);
+      codes.push(code);
+      return code;
+    }
+
+    async function rememberHash(id: string): Promise<void> {
+      const { rows } = await pool.query<{ code_hash: string | null }>(
+        'SELECT code_hash FROM verifications WHERE id = $1',
+        [id],
+      );
+      const hash = rows[0]?.code_hash;
+      if (hash) hashes.push(hash);
+    }
+
+    /** Starts a verification (expecting 201) and reads its code from the message sent. */
+    async function started(
+      body: Record<string, unknown>,
+      to: string,
+      length = 6,
+    ): Promise<{ view: VerificationView; code: string }> {
+      const mark = await lastMessageId();
+      const res = await vapi<VerificationView>('POST', '/v1/verifications', { body });
+      expect(res.status).toBe(201);
+      await rememberHash(res.body.id);
+      return { view: res.body, code: await codeSentTo(to, mark, length) };
+    }
+
+    /** A check's answer, or a refusal's (error, message). */
+    type CheckAnswer = { id: string; status: string; checksLeft: number; error?: string; message?: string };
+    const check = (id: string, code: string) =>
+      vapi<CheckAnswer>('POST', `/v1/verifications/${id}/check`, { body: { code } });
+
+    /** Changes settings through the API and waits until the app instance has heard of it. */
+    async function setSettings(body: Partial<FlowSettings>, instances: AppInstance[] = [instance]) {
+      const res = await api('PATCH', '/v1/settings', { body });
+      expect(res.status).toBe(200);
+      const entries = Object.entries(body) as [keyof FlowSettings, unknown][];
+      await Promise.all(instances.map((i) => i.sees((s) => entries.every(([k, v]) => s[k] === v))));
+    }
+
+    beforeEach(async () => {
+      texts = [];
+      codes = [];
+      hashes = [];
+      alice = await contactIdOf('Alice Example');
+    });
+    afterEach(() => {
+      expect(leaks(texts, codes, hashes)).toEqual([]);
+    });
+
+    it('starts by contactId and by to (number or email), answering the destination masked; shows and lists', async () => {
+      const before = Date.now();
+      const bySms = await started({ contactId: alice, channel: 'sms' }, ALICE_MOBILE);
+      expect(bySms.view).toEqual({
+        id: expect.stringMatching(/^VE[0-9a-f]{32}$/) as unknown,
+        status: 'pending',
+        channel: 'sms',
+        to: '+*******0101',
+        contactId: alice,
+        origin: 'api',
+        callId: null,
+        actor: `api:${KEY_NAME}`,
+        createdAt: expect.any(String) as unknown,
+        expiresAt: expect.any(String) as unknown,
+        decidedAt: null,
+        sends: 1,
+        checks: 0,
+        maxSends: 5,
+        maxChecks: 3,
+        failureReason: null,
+      });
+      const expiresIn = Date.parse(String(bySms.view.expiresAt)) - before;
+      expect(expiresIn).toBeGreaterThan(299_000);
+      expect(expiresIn).toBeLessThan(301_000 + (Date.now() - before));
+
+      const byNumber = await started({ to: '(202) 555-0101', channel: 'sms' }, ALICE_MOBILE);
+      expect(byNumber.view).toMatchObject({ contactId: alice, channel: 'sms', to: '+*******0101' });
+      const byEmail = await started({ to: 'Alice@Example.com', channel: 'email' }, 'alice@example.com');
+      expect(byEmail.view).toMatchObject({ contactId: alice, channel: 'email', to: 'a***@e***.com' });
+      // Each verification has a code of its own.
+      expect(new Set([bySms.code, byNumber.code, byEmail.code]).size).toBe(3);
+
+      const shown = await vapi<VerificationView>('GET', `/v1/verifications/${bySms.view.id}`);
+      expect(shown.status).toBe(200);
+      expect(shown.body).toEqual(bySms.view);
+
+      const listed = await vapi<VerificationView[]>('GET', `/v1/verifications?contactId=${alice}`);
+      expect(listed.status).toBe(200);
+      expect(listed.body.map((v) => v.id)).toEqual([byEmail.view.id, byNumber.view.id, bySms.view.id]);
+      const one = await vapi<VerificationView[]>('GET', '/v1/verifications?status=pending&limit=1');
+      expect(one.body.map((v) => v.id)).toEqual([byEmail.view.id]);
+      expect((await vapi<VerificationView[]>('GET', '/v1/verifications?status=approved')).body).toEqual([]);
+    });
+
+    it('refuses bad starts naming each field, unknown contacts and ids (404), and a shared to (409)', async () => {
+      const refusal = async (body: unknown) => {
+        const res = await vapi('POST', '/v1/verifications', { body });
+        expect(res.status).toBe(400);
+        expect(res.body.error).toBe('invalid');
+        return res.body.problems;
+      };
+      expect(await refusal({ contactId: alice, to: ALICE_MOBILE, channel: 'sms' })).toEqual([
+        { field: 'contactId', message: 'give exactly one of contactId and to' },
+      ]);
+      expect(await refusal({ channel: 'sms' })).toEqual([
+        { field: 'contactId', message: 'give exactly one of contactId and to' },
+      ]);
+      expect(await refusal({ contactId: alice, channel: 'voice' })).toEqual([
+        { field: 'channel', message: 'channel must be sms or email' },
+      ]);
+      expect(await refusal({ contactId: alice, channel: 'sms', customCode: '12' })).toEqual([
+        { field: 'customCode', message: 'customCode must be 4 to 10 digits' },
+      ]);
+      expect(await refusal({ contactId: alice, channel: 'sms', colour: 'red' })).toEqual([
+        { field: 'colour', message: 'unknown field colour' },
+      ]);
+      expect(await refusal({ to: 'not a number', channel: 'sms' })).toEqual([
+        { field: 'to', message: 'not a number is neither an email address nor a phone number' },
+      ]);
+      // Bob has no mobile; Alice's number cannot take an email.
+      expect(await refusal({ contactId: await contactIdOf('Bob Email'), channel: 'sms' })).toEqual([
+        { field: 'channel', message: expect.stringContaining('has no mobile number on file') as unknown },
+      ]);
+      expect(await refusal({ to: ALICE_MOBILE, channel: 'email' })).toEqual([
+        { field: 'to', message: 'a phone number cannot take channel email' },
+      ]);
+
+      const noContact = await vapi('POST', '/v1/verifications', {
+        body: { contactId: 99999, channel: 'sms' },
+      });
+      expect(noContact.status).toBe(404);
+      expect(noContact.body).toEqual({ error: 'not_found', message: 'no contact with id 99999' });
+      const noTo = await vapi('POST', '/v1/verifications', {
+        body: { to: DEMO_NUMBERS.unknown, channel: 'sms' },
+      });
+      expect(noTo.status).toBe(404);
+      expect(noTo.body.message).toBe('to: no contact has this mobile number or email address on file');
+      // A number Dan and Erin only call from is no place to send a code: `to` is matched against
+      // the addresses codes go to, so a code cannot be steered to another number of the contact.
+      const callsFrom = await vapi('POST', '/v1/verifications', {
+        body: { to: DEMO_NUMBERS.shared, channel: 'sms' },
+      });
+      expect(callsFrom.status).toBe(404);
+
+      // Two contacts with one mobile: the API will not guess which one is meant.
+      for (const name of ['Twin One', 'Twin Two'])
+        expect((await api('POST', '/v1/contacts', { body: { name, mobile: '+12025550177' } })).status).toBe(
+          201,
+        );
+      const shared = await vapi('POST', '/v1/verifications', {
+        body: { to: '+12025550177', channel: 'sms' },
+      });
+      expect(shared.status).toBe(409);
+      expect(shared.body).toEqual({
+        error: 'conflict',
+        message: 'to: several contacts have this mobile number or email address on file; give contactId',
+      });
+
+      for (const id of [NO_VERIFICATION, 'not-an-id']) {
+        expect((await vapi('GET', `/v1/verifications/${id}`)).status).toBe(404);
+        expect((await check(id, '123456')).status).toBe(404);
+        expect((await vapi('POST', `/v1/verifications/${id}/resend`)).status).toBe(404);
+        expect((await vapi('POST', `/v1/verifications/${id}/cancel`)).status).toBe(404);
+      }
+      const { view } = await started({ contactId: alice, channel: 'sms' }, ALICE_MOBILE);
+      const badCode = await check(view.id, 'abc');
+      expect(badCode.status).toBe(400);
+      expect(badCode.body).toMatchObject({
+        problems: [{ field: 'code', message: 'code must be 1 to 10 digits' }],
+      });
+      const badList = await vapi('GET', '/v1/verifications?status=done');
+      expect(badList.status).toBe(400);
+      expect(badList.body.problems[0]?.field).toBe('query.status');
+      // Nothing was sent for any refusal: one message, the one started above.
+      expect(await sinks.client.listMessages()).toHaveLength(1);
+    });
+
+    it('approves the code read from the message, once: a second check is 409', async () => {
+      const { view, code } = await started({ contactId: alice, channel: 'sms' }, ALICE_MOBILE);
+      const ok = await check(view.id, code);
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatchObject({ id: view.id, status: 'approved' });
+      const again = await check(view.id, code);
+      expect(again.status).toBe(409);
+      expect(again.body).toEqual({
+        error: 'conflict',
+        message: `verification ${view.id} is already approved`,
+      });
+      const shown = await vapi<VerificationView>('GET', `/v1/verifications/${view.id}`);
+      expect(shown.body).toMatchObject({
+        status: 'approved',
+        checks: 1,
+        decidedAt: expect.any(String) as unknown,
+      });
+      // Single use: the hash is gone once decided.
+      const { rows } = await pool.query('SELECT code_hash FROM verifications WHERE id = $1', [view.id]);
+      expect(rows).toEqual([{ code_hash: null }]);
+    });
+
+    it('counts wrong codes: pending with checksLeft, the third max_attempts_reached, a fourth 429 max_attempts', async () => {
+      const { view, code } = await started({ contactId: alice, channel: 'email' }, 'alice@example.com');
+      const wrong = wrongCode(code);
+      const first = await check(view.id, wrong);
+      expect(first.status).toBe(200);
+      expect(first.body).toEqual({ id: view.id, status: 'pending', checksLeft: 2 });
+      expect((await check(view.id, wrong)).body).toEqual({ id: view.id, status: 'pending', checksLeft: 1 });
+      expect((await check(view.id, wrong)).body).toEqual({
+        id: view.id,
+        status: 'max_attempts_reached',
+        checksLeft: 0,
+      });
+      // Even the right code is refused now.
+      const fourth = await check(view.id, code);
+      expect(fourth.status).toBe(429);
+      expect(fourth.body).toEqual({
+        error: 'max_attempts',
+        message: `max_attempts: verification ${view.id} had 3 checks`,
+      });
+      expect((await vapi<VerificationView>('GET', `/v1/verifications/${view.id}`)).body).toMatchObject({
+        status: 'max_attempts_reached',
+        checks: 3,
+      });
+    });
+
+    it('resends: within the cooldown 429 rate_limited with Retry-After; after it the same code again', async () => {
+      const { view, code } = await started({ contactId: alice, channel: 'sms' }, ALICE_MOBILE);
+      const early = await vapi('POST', `/v1/verifications/${view.id}/resend`);
+      expect(early.status).toBe(429);
+      expect(early.body.error).toBe('rate_limited');
+      expect(early.body.message).toMatch(
+        /^rate_limited: wait \d+ s before sending this code again \(cooldown 30 s\)$/,
+      );
+      const retryAfter = Number(early.retryAfter);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(30);
+      expect(early.body.message).toContain(`wait ${retryAfter} s`);
+
+      await setSettings({ resendCooldownSeconds: 0 });
+      const mark = await lastMessageId();
+      const resent = await vapi<VerificationView>('POST', `/v1/verifications/${view.id}/resend`);
+      expect(resent.status).toBe(200);
+      expect(resent.body).toMatchObject({ id: view.id, status: 'pending', sends: 2, to: '+*******0101' });
+      expect(await codeSentTo(ALICE_MOBILE, mark)).toBe(code);
+      // With an (empty) JSON body too.
+      const third = await vapi<VerificationView>('POST', `/v1/verifications/${view.id}/resend`, { body: {} });
+      expect(third.body).toMatchObject({ sends: 3 });
+
+      expect((await check(view.id, code)).body).toMatchObject({ status: 'approved' });
+      const decided = await vapi('POST', `/v1/verifications/${view.id}/resend`);
+      expect(decided.status).toBe(409);
+      expect(decided.body.message).toBe(`verification ${view.id} is already approved`);
+    });
+
+    it('cancels a pending verification; a check, a resend or a second cancel is then 409', async () => {
+      const { view, code } = await started({ contactId: alice, channel: 'email' }, 'alice@example.com');
+      const canceled = await vapi<VerificationView>('POST', `/v1/verifications/${view.id}/cancel`);
+      expect(canceled.status).toBe(200);
+      expect(canceled.body).toMatchObject({
+        id: view.id,
+        status: 'canceled',
+        failureReason: `canceled by api:${KEY_NAME}`,
+      });
+      const late = await check(view.id, code);
+      expect(late.status).toBe(409);
+      expect(late.body.message).toBe(`verification ${view.id} is already canceled`);
+      expect((await vapi('POST', `/v1/verifications/${view.id}/resend`)).status).toBe(409);
+      expect((await vapi('POST', `/v1/verifications/${view.id}/cancel`)).status).toBe(409);
+      const listed = await vapi<VerificationView[]>('GET', `/v1/verifications?status=canceled`);
+      expect(listed.body.map((v) => v.id)).toEqual([view.id]);
+    });
+
+    it('refuses the next start to a destination at the hourly limit with 429 rate_limited naming it', async () => {
+      await setSettings({ maxSendsPerDestinationPerHour: 2 });
+      await started({ contactId: alice, channel: 'sms' }, ALICE_MOBILE);
+      await started({ to: ALICE_MOBILE, channel: 'sms' }, ALICE_MOBILE);
+      const third = await vapi('POST', '/v1/verifications', { body: { contactId: alice, channel: 'sms' } });
+      expect(third.status).toBe(429);
+      expect(third.body).toEqual({
+        error: 'rate_limited',
+        message: 'rate_limited: limit of 2 codes per hour to this destination reached',
+      });
+      const retryAfter = Number(third.retryAfter);
+      expect(retryAfter).toBeGreaterThan(3500);
+      expect(retryAfter).toBeLessThanOrEqual(3600);
+      // The limit is per destination: the same contact's email still gets a code.
+      await started({ contactId: alice, channel: 'email' }, 'alice@example.com');
+      expect(await sinks.client.listMessages(ALICE_MOBILE)).toHaveLength(2);
+      expect(
+        (await vapi<VerificationView[]>('GET', `/v1/verifications?contactId=${alice}`)).body,
+      ).toHaveLength(3);
+
+      // An operator's unlock clears the send counts of the contact's addresses too.
+      const unlocked = await vapi('POST', `/v1/contacts/${alice}/unlock`);
+      expect(unlocked.status).toBe(200);
+      expect(unlocked.body).toMatchObject({ contactId: alice, lockedBefore: false, sendsCleared: 3 });
+      await started({ contactId: alice, channel: 'sms' }, ALICE_MOBILE);
+    });
+
+    it('locks a contact after wrong checks across its verifications (429 locked), until POST /v1/contacts/:id/unlock', async () => {
+      await setSettings({ maxFailedChecksPerContact: 3, maxTriesPerCode: 3 });
+      const first = await started({ contactId: alice, channel: 'sms' }, ALICE_MOBILE);
+      const second = await started({ contactId: alice, channel: 'email' }, 'alice@example.com');
+      expect((await check(first.view.id, wrongCode(first.code))).body).toMatchObject({ checksLeft: 2 });
+      expect((await check(first.view.id, wrongCode(first.code))).body).toMatchObject({ checksLeft: 1 });
+      // The third failure is on another verification: the count is the contact's.
+      expect((await check(second.view.id, wrongCode(second.code))).body).toEqual({
+        id: second.view.id,
+        status: 'pending',
+        checksLeft: 2,
+      });
+
+      const locked = await vapi('POST', '/v1/verifications', {
+        body: { contactId: alice, channel: 'email' },
+      });
+      expect(locked.status).toBe(429);
+      expect(locked.body.error).toBe('locked');
+      expect(locked.body.message).toMatch(
+        /^locked: 3 failed checks in 24 h \(limit 3\); unlocks at \S+ or with "pinverify contacts unlock"$/,
+      );
+      const retryAfter = Number(locked.retryAfter);
+      expect(retryAfter).toBeGreaterThan(24 * 3600 - 120);
+      expect(retryAfter).toBeLessThanOrEqual(24 * 3600);
+      // The still-pending verifications cannot be resent or checked, even with the right code.
+      const resend = await vapi('POST', `/v1/verifications/${first.view.id}/resend`);
+      expect(resend.status).toBe(429);
+      expect(resend.body.error).toBe('locked');
+      const right = await check(second.view.id, second.code);
+      expect(right.status).toBe(429);
+      expect(right.body.error).toBe('locked');
+      expect((await vapi<VerificationView>('GET', `/v1/verifications/${second.view.id}`)).body).toMatchObject(
+        {
+          status: 'failed',
+          failureReason: 'locked',
+        },
+      );
+      expect(await sinks.client.listMessages()).toHaveLength(2);
+
+      const unlocked = await vapi('POST', `/v1/contacts/${alice}/unlock`);
+      expect(unlocked.status).toBe(200);
+      expect(unlocked.body).toEqual({
+        contactId: alice,
+        lockedBefore: true,
+        failuresCleared: 3,
+        sendsCleared: 2,
+      });
+      const again = await started({ contactId: alice, channel: 'email' }, 'alice@example.com');
+      expect((await check(again.view.id, again.code)).body).toMatchObject({ status: 'approved' });
+
+      const changes = await vapi<{ actor: string; action: string; subject: string }[]>(
+        'GET',
+        '/v1/changes?limit=1',
+      );
+      expect(changes.body).toEqual([
+        expect.objectContaining({
+          actor: `api:${KEY_NAME}`,
+          action: 'contact.unlock',
+          subject: String(alice),
+          detail: expect.objectContaining({ locked: true, failuresBefore: 3, failuresCleared: 3 }) as unknown,
+        }),
+      ]);
+      // Failures are kept as evidence, marked cleared.
+      const { rows } = await pool.query<{ n: string }>(
+        'SELECT count(*) AS n FROM verification_failures WHERE contact_id = $1 AND cleared_at IS NOT NULL',
+        [alice],
+      );
+      expect(Number(rows[0]?.n)).toBe(3);
+    });
+
+    it('refuses an unlock of an unknown contact (404) or a contact id that is not one (400)', async () => {
+      const unknown = await vapi('POST', '/v1/contacts/99999/unlock');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body).toEqual({ error: 'not_found', message: 'no contact with id 99999' });
+      const bad = await vapi('POST', '/v1/contacts/abc/unlock');
+      expect(bad.status).toBe(400);
+      expect(bad.body.problems[0]?.field).toBe('id');
+    });
+
+    it('sends a customCode as given and approves it; a resend needs the same customCode', async () => {
+      const custom = '73519264';
+      codes.push(custom);
+      const { view, code } = await started(
+        { contactId: alice, channel: 'email', customCode: custom },
+        'alice@example.com',
+        8,
+      );
+      expect(code).toBe(custom);
+      const without = await vapi('POST', `/v1/verifications/${view.id}/resend`);
+      expect(without.status).toBe(400);
+      expect(without.body.problems).toEqual([
+        {
+          field: 'customCode',
+          message: 'this verification has a custom code; give the same customCode again to resend it',
+        },
+      ]);
+      const other = await vapi('POST', `/v1/verifications/${view.id}/resend`, {
+        body: { customCode: '11112222' },
+      });
+      expect(other.status).toBe(400);
+      // With the same customCode (after the cooldown) it is sent again.
+      await setSettings({ resendCooldownSeconds: 0 });
+      const mark = await lastMessageId();
+      const resent = await vapi<VerificationView>('POST', `/v1/verifications/${view.id}/resend`, {
+        body: { customCode: custom },
+      });
+      expect(resent.status).toBe(200);
+      expect(resent.body).toMatchObject({ sends: 2 });
+      expect(await codeSentTo('alice@example.com', mark, 8)).toBe(custom);
+      expect((await check(view.id, custom)).body).toMatchObject({ status: 'approved' });
+    });
+
+    it('answers 502 delivery_failed when the mail server refuses, and the verification is failed', async () => {
+      await sinks.client.setFaults({ smtp: 'fail' });
+      const res = await vapi('POST', '/v1/verifications', { body: { contactId: alice, channel: 'email' } });
+      expect(res.status).toBe(502);
+      expect(res.body.error).toBe('delivery_failed');
+      expect(res.body.message).toMatch(/^delivery_failed: /);
+      const listed = await vapi<VerificationView[]>('GET', `/v1/verifications?contactId=${alice}`);
+      expect(listed.body).toMatchObject([{ status: 'failed', failureReason: 'delivery_failed' }]);
+    });
+  });
+
+  describe('two app instances on one database', () => {
+    interface Server {
+      pool: Pool;
+      instance: AppInstance;
+      app: FastifyInstance;
+      url: string;
+    }
+    let a: Server;
+    let b: Server;
+    let alice: number;
+
+    async function server(): Promise<Server> {
+      const own = testPool();
+      const inst = await appInstance(own, sinks);
+      const server = createAdminServer({
+        pool: own,
+        ops: (actor) =>
+          createOpsServices({ pool: own, actor, dialplan: () => checker, verifications: () => inst.service }),
+        health: async () => ({ status: 'ok', checks: {} }),
+        log: recordingLogger(),
+      });
+      const url = await server.listen({ host: '127.0.0.1', port: 0 });
+      return { pool: own, instance: inst, app: server, url };
+    }
+
+    /** This block's answers and the codes it read, checked after each test like the block above. */
+    let texts: string[] = [];
+    let codes: string[] = [];
+    async function on<T = ErrorBody>(s: Server, method: string, url: string, o: RequestOptions = {}) {
+      const res = await send<T>(s.url, key, method, url, o);
+      texts.push(res.text);
+      return res;
+    }
+    const start = (s: Server, channel: 'sms' | 'email', contactId = alice) =>
+      on<VerificationView>(s, 'POST', '/v1/verifications', { body: { contactId, channel } });
+
+    async function setSettings(via: Server, body: Partial<FlowSettings>): Promise<void> {
+      expect((await on(via, 'PATCH', '/v1/settings', { body })).status).toBe(200);
+      const entries = Object.entries(body) as [keyof FlowSettings, unknown][];
+      await Promise.all([a, b].map((s) => s.instance.sees((x) => entries.every(([k, v]) => x[k] === v))));
+    }
+
+    beforeAll(async () => {
+      a = await server();
+      b = await server();
+    });
+    beforeEach(async () => {
+      texts = [];
+      codes = [];
+      a.instance.config.invalidate();
+      b.instance.config.invalidate();
+      const { rows } = await pool.query<{ id: number }>(
+        `SELECT id FROM contacts WHERE name = 'Alice Example'`,
+      );
+      alice = rows[0]?.id ?? 0;
+    });
+    afterEach(() => {
+      expect(leaks(texts, codes, [])).toEqual([]);
+    });
+    afterAll(async () => {
+      for (const s of [a, b]) {
+        await s.app.close();
+        await s.instance.close();
+        await s.pool.end();
+      }
+    });
+
+    it('share one per-destination limit: starts split across both, also at once, reach it exactly', async () => {
+      await setSettings(a, { maxSendsPerDestinationPerHour: 3 });
+      expect((await start(a, 'sms')).status).toBe(201);
+      expect((await start(b, 'sms')).status).toBe(201);
+      expect((await start(a, 'sms')).status).toBe(201);
+      for (const s of [b, a]) {
+        const refused = await start(s, 'sms');
+        expect(refused.status).toBe(429);
+        expect(refused.body).toMatchObject({
+          error: 'rate_limited',
+          message: 'rate_limited: limit of 3 codes per hour to this destination reached',
+        });
+      }
+      expect(await sinks.client.listMessages(ALICE_MOBILE)).toHaveLength(3);
+
+      // Cleared on one instance; then sixteen starts at once, across both instances and four
+      // contacts who share the mobile (so no contact lock serialises them): exactly three go out.
+      expect((await on(b, 'POST', `/v1/contacts/${alice}/unlock`)).status).toBe(200);
+      const sharers = [alice];
+      for (const name of ['Alex Example', 'Ada Example', 'Abe Example']) {
+        const { rows } = await pool.query<{ id: number }>(
+          'INSERT INTO contacts (name, email, mobile) VALUES ($1, NULL, $2) RETURNING id',
+          [name, ALICE_MOBILE],
+        );
+        sharers.push(rows[0]?.id ?? 0);
+      }
+      const burst = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => start(i % 2 ? a : b, 'sms', sharers[i % 4])),
+      );
+      expect(burst.filter((r) => r.status === 201)).toHaveLength(3);
+      expect(burst.filter((r) => r.status === 429)).toHaveLength(13);
+      expect(await sinks.client.listMessages(ALICE_MOBILE)).toHaveLength(6);
+      const { rows } = await pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM verifications WHERE contact_id = ANY($1) AND channel = 'sms'`,
+        [sharers],
+      );
+      expect(Number(rows[0]?.n)).toBe(6);
+    });
+
+    it('share one lockout: wrong checks split across both lock the contact on both, unlock on either', async () => {
+      await setSettings(b, { maxFailedChecksPerContact: 3, maxTriesPerCode: 3 });
+      const mark = (await sinks.client.listMessages()).at(-1)?.id ?? 0;
+      const v1 = await start(a, 'sms');
+      const v2 = await start(b, 'email');
+      expect([v1.status, v2.status]).toEqual([201, 201]);
+      const message = await sinks.client.waitForMessage('alice@example.com', mark, 5_000);
+      const code2 = extractCode(message.body, 6) ?? '';
+      codes.push(code2);
+      const checkOn = (s: Server, id: string, code: string) =>
+        on<{ status: string; checksLeft: number }>(s, 'POST', `/v1/verifications/${id}/check`, {
+          body: { code },
+        });
+
+      expect((await checkOn(b, v1.body.id, '000000')).body).toMatchObject({
+        status: 'pending',
+        checksLeft: 2,
+      });
+      expect((await checkOn(a, v2.body.id, wrongCode(code2))).body).toMatchObject({ status: 'pending' });
+      expect((await checkOn(a, v1.body.id, '000001')).body).toMatchObject({
+        status: 'pending',
+        checksLeft: 1,
+      });
+
+      for (const s of [b, a]) {
+        const refused = await start(s, 'email');
+        expect(refused.status).toBe(429);
+        expect(refused.body).toMatchObject({ error: 'locked' });
+      }
+      const right = await checkOn(b, v2.body.id, code2);
+      expect(right.status).toBe(429);
+      expect(right.body).toMatchObject({ error: 'locked' });
+
+      const unlocked = await on(a, 'POST', `/v1/contacts/${alice}/unlock`);
+      expect(unlocked.body).toMatchObject({ lockedBefore: true, failuresCleared: 3 });
+      expect((await start(b, 'email')).status).toBe(201);
     });
   });
 
