@@ -290,6 +290,8 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     log,
     entry,
     generated,
+    /** The call flow itself, for driving further calls over the same fakes and service. */
+    flow,
     run,
   };
 }

@@ -6,8 +6,6 @@
  */
 import { CallSession } from '../../src/call/call-session';
 import type { CallOutcome } from '../../src/domain';
-import { createCallFlow } from '../../src/flow/call-flow';
-import { createOtpFlow } from '../../src/flow/otp-flow';
 import { FakeChannel } from '../fakes/fake-channel';
 import { ALICE, code, createFlowHarness, on, type Caller, type FlowHarness } from '../fakes/flow-harness';
 import { flushPromises } from '../fakes/flush-promises';
@@ -53,14 +51,7 @@ async function silentSecondCall(h: FlowHarness) {
   const channel = new FakeChannel('chan-2');
   const session = new CallSession(channel, h.clock);
   channel.connect((event) => session.handle(event));
-  const flow = createCallFlow({
-    config: h.config,
-    audit: h.audit,
-    publisher: h.publisher,
-    clock: h.clock,
-    log: h.log,
-    modes: { otp: createOtpFlow({ contacts: h.contacts, verifier: h.service }) },
-  });
+  const flow = h.flow;
   let outcome: CallOutcome | undefined;
   const running = flow.run(session, { ...h.entry, callId: 'call-2', channelId: 'chan-2' }).then((o) => {
     outcome = o;

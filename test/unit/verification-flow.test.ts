@@ -1,7 +1,5 @@
 import type { CallVerbs } from '../../src/call/call-verbs';
 import { CallGoneError } from '../../src/call/channel-control';
-import { createCallFlow } from '../../src/flow/call-flow';
-import { createOtpFlow } from '../../src/flow/otp-flow';
 import { hashVerificationCode } from '../../src/verification/verification-code';
 import type { Contact } from '../../src/domain';
 import {
@@ -24,14 +22,7 @@ const EMAIL_ONLY: Contact = { ...ALICE, mobile: null };
 
 /** A second flow over the harness's fakes, for driving with a hand-made CallVerbs. */
 function flow(h: ReturnType<typeof createFlowHarness>) {
-  return createCallFlow({
-    config: h.config,
-    audit: h.audit,
-    publisher: h.publisher,
-    clock: h.clock,
-    log: h.log,
-    modes: { otp: createOtpFlow({ contacts: h.contacts, verifier: h.service }) },
-  });
+  return h.flow;
 }
 
 function withContact(contact: Contact) {
