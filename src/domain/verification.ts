@@ -5,6 +5,8 @@
  * Status words are Twilio Verify's (and Somleng's), which API users already know.
  */
 
+import type { FlowSettings } from './settings';
+
 export const VERIFICATION_CHANNELS = ['email', 'sms', 'call', 'pin'] as const;
 /** `call` and `pin` are reserved for the outbound-call and static-PIN modes. */
 export type VerificationChannel = (typeof VERIFICATION_CHANNELS)[number];
@@ -53,22 +55,22 @@ export interface Verification {
   failureReason: string | null;
 }
 
-/** The limits a verification service enforces; all come from the settings. */
-export interface VerificationLimits {
-  codeLength: number;
-  codeValiditySeconds: number;
+/** The settings a verification service enforces (names as ops set them). */
+export type VerificationLimits = Pick<
+  FlowSettings,
+  | 'codeLength'
+  | 'codeValiditySeconds'
   /** Checks per verification. */
-  maxChecks: number;
+  | 'maxTriesPerCode'
   /** Sends per verification, first send and resends. */
-  maxSends: number;
-  resendCooldownSeconds: number;
-  /** Failed checks per contact in a rolling 24 h before the contact is locked. */
-  maxFailedChecksPerContact: number;
-  maxSendsPerDestinationPerHour: number;
-  maxSendsPerDestinationPerDay: number;
-  maxSendsPerCountryPerHour: number;
-  maxSendsPerHour: number;
-}
+  | 'maxSendsPerVerification'
+  | 'resendCooldownSeconds'
+  | 'maxFailedChecksPerContact'
+  | 'maxSendsPerDestinationPerHour'
+  | 'maxSendsPerDestinationPerDay'
+  | 'maxSendsPerCountryPerHour'
+  | 'maxSendsPerHour'
+>;
 
 export const LOCK_WINDOW_MS = 24 * 3600_000;
 const HOUR_MS = 3600_000;

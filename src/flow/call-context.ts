@@ -73,8 +73,6 @@ export class CallContext {
   private auditChain: Promise<void> = Promise.resolve();
   private readonly background: Promise<void>[] = [];
   private readonly cleanups: Array<() => Promise<void>> = [];
-  /** Values that must never reach a log line or the audit trail (codes, addresses). */
-  private readonly secrets: string[] = [];
 
   constructor(
     private readonly deps: CallContextDeps,
@@ -86,12 +84,6 @@ export class CallContext {
     this.dbTimeoutMs = deps.dependencyTimeoutMs ?? DEFAULT_DEPENDENCY_TIMEOUT_MS;
     this.log = deps.log;
     this.clock = deps.clock;
-    this.secrets.push(entry.callerId);
-  }
-
-  /** Something secret this call now knows (a code, an address): scrubbed from every error text. */
-  keepSecret(value: string | null | undefined): void {
-    if (value) this.secrets.push(value);
   }
 
   /** Runs a dependency call under the deadline. */
@@ -172,14 +164,11 @@ export class CallContext {
   /** A short, safe error text for logs and the audit trail: no code, no address, no full number. */
   describe(err: unknown): string {
     const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    let redacted = redactSecrets(text, {
+    // The call never holds a code (the verification service sends and checks it); what it
+    // knows of the caller is the caller ID and, once identified, the contact's addresses.
+    const redacted = redactSecrets(text, {
       addresses: [this.entry.callerId, this.contact?.email, this.contact?.mobile],
     });
-    for (const secret of this.secrets) {
-      redacted = /^[0-9]+$/.test(secret)
-        ? redactSecrets(redacted, { code: secret })
-        : redactSecrets(redacted, { addresses: [secret] });
-    }
     return redacted.length > 200 ? `${redacted.slice(0, 197)}...` : redacted;
   }
 }

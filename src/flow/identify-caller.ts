@@ -28,7 +28,5 @@ export async function identifyCaller(ctx: CallContext, contacts: ContactDirector
   // Two contacts share the number: a code would prove nothing about which one calls.
   if (found.length > 1) throw new FlowEnd('multi_match');
   ctx.contact = contact;
-  ctx.keepSecret(contact.email);
-  ctx.keepSecret(contact.mobile);
   return contact;
 }

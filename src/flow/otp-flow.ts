@@ -17,6 +17,7 @@ import type { ModeFlow, Verdict } from './call-flow';
 import { identifyCaller } from './identify-caller';
 import type { ContactDirectory, Verifier } from './ports';
 import type { PromptName } from './prompts';
+import { destinationOf } from '../verification/verification-service';
 import { DeadlineError } from './with-deadline';
 
 export const BAIL_KEY = '*';
@@ -41,11 +42,9 @@ export function createOtpFlow(deps: OtpFlowDeps): ModeFlow {
   return { verify: (ctx) => new OtpRun(deps, ctx).verify() };
 }
 
+/** The channels the contact has an address for (the same rule the service sends by). */
 function channelsOf(contact: Contact): Set<DeliveryChannel> {
-  const channels = new Set<DeliveryChannel>();
-  if (contact.email) channels.add('email');
-  if (contact.mobile) channels.add('sms');
-  return channels;
+  return new Set((['email', 'sms'] as const).filter((c) => destinationOf(contact, c) !== null));
 }
 
 /** How a send went, as the call cares. */

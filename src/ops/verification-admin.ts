@@ -107,6 +107,11 @@ export function viewOf(v: Verification): VerificationView {
   };
 }
 
+/** Whole seconds until `t`, at least 1: a Retry-After for a lockout. */
+function secondsUntil(t: Date): number {
+  return Math.max(1, Math.ceil((t.getTime() - Date.now()) / 1000));
+}
+
 function refused(r: Refusal): OpsError {
   return new OpsError('limited', r.message, [], {
     code: r.error,
@@ -114,7 +119,7 @@ function refused(r: Refusal): OpsError {
       r.error === 'rate_limited'
         ? r.retryAfterSeconds
         : r.error === 'locked'
-          ? Math.max(1, Math.ceil((r.until.getTime() - Date.now()) / 1000))
+          ? secondsUntil(r.until)
           : undefined,
   });
 }
@@ -235,7 +240,7 @@ export function createVerificationAdmin(deps: OpsDeps) {
           [],
           {
             code: 'locked',
-            retryAfterSeconds: Math.max(1, Math.ceil((o.until.getTime() - Date.now()) / 1000)),
+            retryAfterSeconds: secondsUntil(o.until),
           },
         );
       return { id, status: v.status, checksLeft: Math.max(0, v.maxChecks - v.checks) };

@@ -84,21 +84,6 @@ export interface VerificationServiceDeps {
   newId?(): string;
 }
 
-export function limitsOf(s: FlowSettings): VerificationLimits {
-  return {
-    codeLength: s.codeLength,
-    codeValiditySeconds: s.codeValiditySeconds,
-    maxChecks: s.maxTriesPerCode,
-    maxSends: s.maxSendsPerVerification,
-    resendCooldownSeconds: s.resendCooldownSeconds,
-    maxFailedChecksPerContact: s.maxFailedChecksPerContact,
-    maxSendsPerDestinationPerHour: s.maxSendsPerDestinationPerHour,
-    maxSendsPerDestinationPerDay: s.maxSendsPerDestinationPerDay,
-    maxSendsPerCountryPerHour: s.maxSendsPerCountryPerHour,
-    maxSendsPerHour: s.maxSendsPerHour,
-  };
-}
-
 /** The contact's address for a channel, normalised as stored (E.164, lower-case email). */
 export function destinationOf(contact: Contact, channel: DeliveryChannel): string | null {
   if (channel === 'email') return contact.email ? contact.email.trim().toLowerCase() : null;
@@ -107,6 +92,17 @@ export function destinationOf(contact: Contact, channel: DeliveryChannel): strin
 
 export function maskDestination(channel: string, destination: string): string {
   return channel === 'email' ? maskEmail(destination) : maskPhone(destination);
+}
+
+/** Locks the contact for the rest of the transaction and reads its lockout under that lock. */
+async function lockContact(
+  tx: VerificationTx,
+  contactId: number,
+  now: Date,
+  limit: number,
+): Promise<LockState> {
+  await tx.lockContact(contactId);
+  return lockState(await tx.failuresSince(contactId, new Date(now.getTime() - LOCK_WINDOW_MS)), now, limit);
 }
 
 export class VerificationService {
@@ -122,12 +118,11 @@ export class VerificationService {
   /** Creates a verification and sends its code, unless a limit refuses it. */
   async start(req: StartRequest, signal?: AbortSignal): Promise<SendResult> {
     const s = await this.deps.settings();
-    const limits = limitsOf(s);
     const now = this.deps.clock.now();
     const destination = destinationOf(req.contact, req.channel);
     if (!destination) throw new Error(`contact ${req.contact.id} has no ${req.channel} destination on file`);
     const id = (this.deps.newId ?? newVerificationId)();
-    const code = req.customCode ?? deriveCode(this.deps.secret, id, limits.codeLength);
+    const code = req.customCode ?? deriveCode(this.deps.secret, id, s.codeLength);
     const verification: Verification = {
       id,
       contactId: req.contact.id,
@@ -142,24 +137,19 @@ export class VerificationService {
       codeLength: code.length,
       customCode: req.customCode !== undefined,
       createdAt: now,
-      expiresAt: new Date(now.getTime() + limits.codeValiditySeconds * 1000),
+      expiresAt: new Date(now.getTime() + s.codeValiditySeconds * 1000),
       decidedAt: null,
       lastSentAt: now,
       sends: 1,
       checks: 0,
-      maxSends: limits.maxSends,
-      maxChecks: limits.maxChecks,
+      maxSends: s.maxSendsPerVerification,
+      maxChecks: s.maxTriesPerCode,
       failureReason: null,
     };
     const refusal = await this.deps.store.atomically(async (tx) => {
-      await tx.lockContact(req.contact.id);
-      const lock = lockState(
-        await tx.failuresSince(req.contact.id, new Date(now.getTime() - LOCK_WINDOW_MS)),
-        now,
-        limits.maxFailedChecksPerContact,
-      );
+      const lock = await lockContact(tx, req.contact.id, now, s.maxFailedChecksPerContact);
       if (lock.locked) return lockedRefusal(lock);
-      const limited = await this.reserveSend(tx, verification, limits, now);
+      const limited = await this.reserveSend(tx, verification, s, now);
       if (limited) return limited;
       await tx.insert(verification);
       return null;
@@ -198,7 +188,6 @@ export class VerificationService {
   /** Sends the same code again while it is valid. A custom code must be given again (it is not stored). */
   async resend(id: string, opts: { customCode?: string; signal?: AbortSignal } = {}): Promise<SendResult> {
     const s = await this.deps.settings();
-    const limits = limitsOf(s);
     const now = this.deps.clock.now();
     const answer = await this.deps.store.atomically(async (tx): Promise<SendResult> => {
       const v = await tx.load(id);
@@ -217,13 +206,8 @@ export class VerificationService {
           'customCode: this verification has a generated code; send it again without customCode',
         );
       }
-      await tx.lockContact(v.contactId);
-      const lock = lockState(
-        await tx.failuresSince(v.contactId, new Date(now.getTime() - LOCK_WINDOW_MS)),
-        now,
-        limits.maxFailedChecksPerContact,
-      );
-      const d = decideResend(v, now, limits, lock);
+      const lock = await lockContact(tx, v.contactId, now, s.maxFailedChecksPerContact);
+      const d = decideResend(v, now, s, lock);
       switch (d.kind) {
         case 'decided':
           return { kind: 'decided', verification: v };
@@ -233,7 +217,7 @@ export class VerificationService {
         case 'refused':
           return { kind: 'refused', refusal: d.refusal, verification: v };
         case 'send': {
-          const limited = await this.reserveSend(tx, d.next, limits, now);
+          const limited = await this.reserveSend(tx, d.next, s, now);
           if (limited) return { kind: 'refused', refusal: limited, verification: v };
           await tx.save(d.next);
           return { kind: 'sent', verification: d.next, messageId: null };
@@ -261,12 +245,7 @@ export class VerificationService {
     const answer = await this.deps.store.atomically(async (tx): Promise<CheckResult> => {
       const v = await tx.load(id);
       if (!v) return { kind: 'not_found' };
-      await tx.lockContact(v.contactId);
-      const lock = lockState(
-        await tx.failuresSince(v.contactId, new Date(now.getTime() - LOCK_WINDOW_MS)),
-        now,
-        s.maxFailedChecksPerContact,
-      );
+      const lock = await lockContact(tx, v.contactId, now, s.maxFailedChecksPerContact);
       const matches =
         v.codeHash !== null && hashesMatch(v.codeHash, hashVerificationCode(this.deps.secret, v.id, code));
       const d = decideCheck(v, now, matches, lock);

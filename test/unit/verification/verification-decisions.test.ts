@@ -60,8 +60,8 @@ const LOCKED: LockState = { locked: true, failures: 10, limit: 10, until: at(24 
 const LIMITS: VerificationLimits = {
   codeLength: 6,
   codeValiditySeconds: 300,
-  maxChecks: 3,
-  maxSends: 5,
+  maxTriesPerCode: 3,
+  maxSendsPerVerification: 5,
   resendCooldownSeconds: 30,
   maxFailedChecksPerContact: 10,
   maxSendsPerDestinationPerHour: 3,
