@@ -1,8 +1,7 @@
 import type { Pool } from 'pg';
 import { DEFAULT_SETTINGS, DEFAULT_TEMPLATES } from '../../src/store/config-defaults';
-import { migrate } from '../../src/store/migrate';
 import { PgConfigStore, startConfigListener, type ConfigListener } from '../../src/store/pg-config-store';
-import { freshDatabase, recordingLogger, TEST_DATABASE_URL, waitFor } from './helpers';
+import { freshDatabase, reseedConfig, recordingLogger, TEST_DATABASE_URL, waitFor } from './helpers';
 
 const SUPPORT = {
   title: 'Support',
@@ -37,13 +36,8 @@ describe('PgConfigStore', () => {
   });
   beforeEach(async () => {
     await pool.query('TRUNCATE routes');
-    await pool.query('DELETE FROM settings');
-    await pool.query('DELETE FROM templates');
     // Back to the seeded defaults, as a fresh install has them.
-    await pool.query(
-      `DELETE FROM schema_migrations WHERE name IN ('002_default_config', '006_verification_settings')`,
-    );
-    await migrate(pool);
+    await reseedConfig(pool);
     logger = recordingLogger();
     store = new PgConfigStore(pool, { logger });
   });

@@ -37,6 +37,16 @@ export async function freshDatabase(): Promise<Pool> {
   return pool;
 }
 
+/** The migrations that seed default settings and templates (ON CONFLICT DO NOTHING). */
+const SEED_MIGRATIONS = ['002_default_config', '006_verification_settings'];
+
+/** Settings and templates back to what a fresh install seeds: deleted, then the seed migrations run again. */
+export async function reseedConfig(pool: Pool): Promise<void> {
+  await pool.query('DELETE FROM settings; DELETE FROM templates');
+  await pool.query('DELETE FROM schema_migrations WHERE name = ANY($1::text[])', [SEED_MIGRATIONS]);
+  await migrate(pool);
+}
+
 /** Polls until `check` returns true; fails after timeoutMs. For asynchronous effects such as NOTIFY. */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,

@@ -9,11 +9,10 @@ import type { Clock } from '../../src/call/clock';
 import type { Contact } from '../../src/domain';
 import type { CodeDelivery, CodeMessage } from '../../src/flow/ports';
 import { runHousekeepingIfDue } from '../../src/store/housekeeping';
-import { migrate } from '../../src/store/migrate';
 import { PgConfigStore } from '../../src/store/pg-config-store';
 import { createPgVerificationService } from '../../src/verification/create-pg-verification-service';
 import { VerificationService } from '../../src/verification/verification-service';
-import { freshDatabase, recordingLogger, testPool } from './helpers';
+import { freshDatabase, reseedConfig, recordingLogger, testPool } from './helpers';
 
 const SECRET = 'integration-test-code-secret';
 
@@ -97,11 +96,7 @@ describe('verification service on Postgres, two instances', () => {
     await setupPool.query(
       'TRUNCATE contacts, verifications, verification_sends, verification_failures, scheduled_jobs, calls CASCADE',
     );
-    await setupPool.query('DELETE FROM settings');
-    await setupPool.query(
-      `DELETE FROM schema_migrations WHERE name IN ('002_default_config', '006_verification_settings')`,
-    );
-    await migrate(setupPool);
+    await reseedConfig(setupPool);
     a.config.invalidate();
     b.config.invalidate();
     for (const x of [a, b]) {

@@ -33,13 +33,12 @@ import {
   DEMO_ROUTES,
   loadDemoData,
 } from '../../../src/store/demo-data';
-import { migrate } from '../../../src/store/migrate';
 import { writeAuditRecord } from '../../../src/store/pg-audit-trail';
 import { PgConfigStore, startConfigListener, type ConfigListener } from '../../../src/store/pg-config-store';
 import { createPgVerificationService } from '../../../src/verification/create-pg-verification-service';
 import type { VerificationService } from '../../../src/verification/verification-service';
-import { freshDatabase, recordingLogger, testPool, UNREACHABLE_DATABASE_URL } from '../helpers';
-import { startLabSinks, type LabSinks } from '../senders/start-lab-sinks';
+import { freshDatabase, reseedConfig, recordingLogger, testPool, UNREACHABLE_DATABASE_URL } from '../helpers';
+import { senderEnv, startLabSinks, type LabSinks } from '../senders/start-lab-sinks';
 import { AMI_ENV, STACK_LINE } from './cli-harness';
 
 const VERSION = '9.8.7-test';
@@ -233,18 +232,7 @@ async function appInstance(pool: Pool, sinks: LabSinks): Promise<AppInstance> {
     },
   });
   await listener.ready;
-  const delivery = createDeliveryFromConfig(
-    senderConfigSchema.parse({
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: String(sinks.smtp.port),
-      SMTP_FROM: 'pinverify test <verify@test.pinverify.invalid>',
-      TWILIO_ACCOUNT_SID: sinks.accountSid,
-      TWILIO_AUTH_TOKEN: sinks.authToken,
-      TWILIO_FROM: '+12025550100',
-      TWILIO_API_BASE_URL: sinks.twilio.url,
-    }),
-    config,
-  );
+  const delivery = createDeliveryFromConfig(senderConfigSchema.parse(senderEnv(sinks)), config);
   const service = createPgVerificationService({
     pool,
     config,
@@ -346,11 +334,7 @@ describe('admin HTTP API', () => {
     await pool.query(
       'DELETE FROM verifications; DELETE FROM verification_sends; DELETE FROM verification_failures',
     );
-    await pool.query('DELETE FROM settings; DELETE FROM templates');
-    await pool.query(
-      `DELETE FROM schema_migrations WHERE name IN ('002_default_config', '006_verification_settings')`,
-    );
-    await migrate(pool);
+    await reseedConfig(pool);
     await loadDemoData(pool);
     // The settings were reset behind the app's back (as by a restart): read them afresh.
     instance.config.invalidate();

@@ -13,8 +13,7 @@ import type { SettingView } from '../../../src/ops/settings-admin';
 import type { TemplateView } from '../../../src/ops/template-admin';
 import type { RenderedMessage, TemplateValues } from '../../../src/senders/render-template';
 import { DEFAULT_SETTINGS, DEFAULT_TEMPLATES } from '../../../src/store/config-defaults';
-import { migrate } from '../../../src/store/migrate';
-import { freshDatabase } from '../helpers';
+import { freshDatabase, reseedConfig } from '../helpers';
 import { cli } from './cli-harness';
 
 async function storedSetting(pool: Pool, key: string): Promise<unknown> {
@@ -44,11 +43,8 @@ describe('pinverify settings and templates (CLI)', () => {
   });
   beforeEach(async () => {
     // Back to the seeded settings and templates.
-    await pool.query('DELETE FROM settings; DELETE FROM templates; TRUNCATE config_changes');
-    await pool.query(
-      `DELETE FROM schema_migrations WHERE name IN ('002_default_config', '006_verification_settings')`,
-    );
-    await migrate(pool);
+    await pool.query('TRUNCATE config_changes');
+    await reseedConfig(pool);
   });
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });

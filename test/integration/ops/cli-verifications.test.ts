@@ -12,9 +12,8 @@ import type { Pool } from 'pg';
 import { extractCode } from '../../../src/lab/sink-client';
 import type { VerificationView } from '../../../src/ops/verification-admin';
 import { DEMO_NUMBERS, loadDemoData } from '../../../src/store/demo-data';
-import { migrate } from '../../../src/store/migrate';
-import { freshDatabase } from '../helpers';
-import { startLabSinks, type LabSinks } from '../senders/start-lab-sinks';
+import { freshDatabase, reseedConfig } from '../helpers';
+import { senderEnv, startLabSinks, type LabSinks } from '../senders/start-lab-sinks';
 import { cli, CLI_ENV, type CliRun } from './cli-harness';
 
 const ALICE_EMAIL = 'alice@example.com';
@@ -91,13 +90,7 @@ describe('pinverify verifications (CLI)', () => {
     env = {
       ...CLI_ENV,
       PINVERIFY_CODE_SECRET: SECRET,
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: String(sinks.smtp.port),
-      SMTP_FROM: 'pinverify test <verify@test.pinverify.invalid>',
-      TWILIO_ACCOUNT_SID: sinks.accountSid,
-      TWILIO_AUTH_TOKEN: sinks.authToken,
-      TWILIO_FROM: '+12025550100',
-      TWILIO_API_BASE_URL: sinks.twilio.url,
+      ...senderEnv(sinks),
     };
   });
   beforeEach(async () => {
@@ -105,11 +98,7 @@ describe('pinverify verifications (CLI)', () => {
     await pool.query(
       'DELETE FROM verifications; DELETE FROM verification_sends; DELETE FROM verification_failures',
     );
-    await pool.query('DELETE FROM settings');
-    await pool.query(
-      `DELETE FROM schema_migrations WHERE name IN ('002_default_config', '006_verification_settings')`,
-    );
-    await migrate(pool);
+    await reseedConfig(pool);
     await loadDemoData(pool);
     const { rows } = await pool.query<{ id: number }>(`SELECT id FROM contacts WHERE name = 'Alice Example'`);
     alice = rows[0]?.id ?? 0;

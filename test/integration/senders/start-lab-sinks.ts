@@ -41,6 +41,19 @@ export async function startLabSinks(): Promise<LabSinks> {
   };
 }
 
+/** The app's sender variables (SMTP_*, TWILIO_*) pointing at these sinks, as the environment would hold them. */
+export function senderEnv(sinks: LabSinks): Record<string, string> {
+  return {
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(sinks.smtp.port),
+    SMTP_FROM: 'pinverify test <verify@test.pinverify.invalid>',
+    TWILIO_ACCOUNT_SID: sinks.accountSid,
+    TWILIO_AUTH_TOKEN: sinks.authToken,
+    TWILIO_FROM: '+12025550100',
+    TWILIO_API_BASE_URL: sinks.twilio.url,
+  };
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with how long `promise` took to reject, and the error. */
