@@ -106,7 +106,9 @@ export function lockState(failureTimes: readonly Date[], now: Date, limit: numbe
   const since = now.getTime() - LOCK_WINDOW_MS;
   const inWindow = failureTimes
     .map((d) => d.getTime())
-    .filter((t) => t > since && t <= now.getTime())
+    // Failures stamped a moment after `now` (a concurrent check on another instance that read
+    // its clock later but committed first) count too.
+    .filter((t) => t > since)
     .sort((a, b) => a - b);
   const failures = inWindow.length;
   if (failures < limit) return { locked: false, failures, limit, until: null };

@@ -163,7 +163,10 @@ class PgVerificationTx implements VerificationTx {
   async sendCounts(destinationKey: string, countryCode: string | null, now: Date): Promise<SendCounts> {
     const hourAgo = new Date(now.getTime() - 3600_000);
     const dayAgo = new Date(now.getTime() - 24 * 3600_000);
-    // Three index range scans rather than one pass over the day's sends.
+    // Three index range scans rather than one pass over the day's sends. No upper bound at
+    // `now`: a concurrent request that took its clock reading a moment later may have
+    // committed its send first, and it must count (the advisory lock orders the commits, not
+    // the clock readings).
     const { rows } = await this.client.query<{
       dest_hour: string;
       dest_day: string;
@@ -173,14 +176,14 @@ class PgVerificationTx implements VerificationTx {
       overall_hour: string;
     }>(
       `SELECT
-         (SELECT count(*) FROM verification_sends WHERE destination_key = $1 AND sent_at > $2 AND sent_at <= $4) AS dest_hour,
-         (SELECT min(sent_at) FROM verification_sends WHERE destination_key = $1 AND sent_at > $2 AND sent_at <= $4) AS oldest_hour,
-         (SELECT count(*) FROM verification_sends WHERE destination_key = $1 AND sent_at > $3 AND sent_at <= $4) AS dest_day,
-         (SELECT min(sent_at) FROM verification_sends WHERE destination_key = $1 AND sent_at > $3 AND sent_at <= $4) AS oldest_day,
-         CASE WHEN $5::text IS NULL THEN NULL ELSE
-           (SELECT count(*) FROM verification_sends WHERE country_code = $5 AND sent_at > $2 AND sent_at <= $4) END AS country_hour,
-         (SELECT count(*) FROM verification_sends WHERE sent_at > $2 AND sent_at <= $4) AS overall_hour`,
-      [destinationKey, hourAgo, dayAgo, now, countryCode],
+         (SELECT count(*) FROM verification_sends WHERE destination_key = $1 AND sent_at > $2) AS dest_hour,
+         (SELECT min(sent_at) FROM verification_sends WHERE destination_key = $1 AND sent_at > $2) AS oldest_hour,
+         (SELECT count(*) FROM verification_sends WHERE destination_key = $1 AND sent_at > $3) AS dest_day,
+         (SELECT min(sent_at) FROM verification_sends WHERE destination_key = $1 AND sent_at > $3) AS oldest_day,
+         CASE WHEN $4::text IS NULL THEN NULL ELSE
+           (SELECT count(*) FROM verification_sends WHERE country_code = $4 AND sent_at > $2) END AS country_hour,
+         (SELECT count(*) FROM verification_sends WHERE sent_at > $2) AS overall_hour`,
+      [destinationKey, hourAgo, dayAgo, countryCode],
     );
     const r = rows[0];
     if (!r) throw new Error('send counts: no row');
