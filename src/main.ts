@@ -9,6 +9,11 @@ import { systemClock } from './call/clock';
 import { ConfigError, loadAppConfig, type AppConfig } from './config/app-config';
 import { createCallFlow } from './flow/call-flow';
 import { createOtpFlow } from './flow/otp-flow';
+import { createPinFlow } from './flow/pin-flow';
+import { createPinThenOtpFlow } from './flow/pin-then-otp-flow';
+import { createPinChecker } from './pin/pin-checker';
+import { createArgon2PinHasher } from './pin/pin-hasher';
+import { PgPinStore } from './store/pg-pin-store';
 import { createLogger, type Logger } from './log/logger';
 import { maskPhone } from './log/mask';
 import { createDeliveryFromConfig } from './senders/delivery-from-config';
@@ -73,7 +78,15 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
   });
   const contacts = new PgContactDirectory(pool);
   // The flow of each route mode; a call's route picks one (no route: otp).
-  const modes = { otp: createOtpFlow({ contacts, verifier: verifications }) };
+  const otp = createOtpFlow({ contacts, verifier: verifications });
+  const pins = createPinChecker({
+    store: new PgPinStore(pool),
+    hasher: createArgon2PinHasher(),
+    webhookSecret: cfg.PINVERIFY_PIN_WEBHOOK_SECRET,
+    log,
+  });
+  const pin = createPinFlow({ contacts, verifier: verifications, pins });
+  const modes = { otp, pin, pin_then_otp: createPinThenOtpFlow(pin, otp) };
   const stopHousekeeping = startHousekeeping({
     pool,
     config: configStore,

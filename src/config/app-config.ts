@@ -36,6 +36,16 @@ export const appConfigSchema = z.object({
   PINVERIFY_CODE_SECRET: z
     .string()
     .min(16, { error: 'PINVERIFY_CODE_SECRET must be at least 16 characters' }),
+  /**
+   * Signing secret for PIN checks sent to the customer's CRM (settings pinSource webhook), in
+   * Standard Webhooks form: "whsec_" + base64 of 24 to 64 random bytes. Optional until used.
+   */
+  PINVERIFY_PIN_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, {
+      error: 'PINVERIFY_PIN_WEBHOOK_SECRET must be whsec_ followed by base64 of at least 24 random bytes',
+    })
+    .optional(),
   SMTP_HOST: z.string().min(1, { error: 'SMTP_HOST is required' }),
   SMTP_PORT: port('SMTP_PORT').default(587),
   SMTP_SECURE: z

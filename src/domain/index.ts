@@ -2,6 +2,7 @@
 export * from './call-outcome';
 export * from './contact';
 export * from './delivery-channel';
+export * from './pin';
 export * from './reason';
 export * from './route';
 export * from './settings';

@@ -18,6 +18,8 @@ export const REASONS = [
   'locked',
   // A send limit (per destination, per country calling code or overall) refused the code.
   'rate_limited',
+  // PIN mode: the caller's contact has no PIN set (an agent verifies by hand, or ops set one).
+  'no_pin',
   'abandoned',
   'unavailable',
   'internal_error',

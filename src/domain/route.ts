@@ -1,8 +1,9 @@
 /**
- * How a route verifies its callers. Only the one-time code exists today; the static PIN mode and
- * others plug in as new modes, each with its own flow (src/main.ts picks the flow by mode).
+ * How a route verifies its callers, each mode a flow of its own (src/main.ts picks the flow):
+ * `otp` a one-time code by email or SMS; `pin` the contact's static security PIN; `pin_then_otp`
+ * both, the PIN first (departments that want proof of knowledge and of possession).
  */
-export const ROUTE_MODES = ['otp'] as const;
+export const ROUTE_MODES = ['otp', 'pin', 'pin_then_otp'] as const;
 export type RouteMode = (typeof ROUTE_MODES)[number];
 
 /** A route: which destinations a caller reaches, chosen by the previous hop (sub-IVR context or Stasis arg route=). */

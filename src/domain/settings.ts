@@ -24,4 +24,19 @@ export interface FlowSettings {
   sendTimeoutMs: number;
   defaultCountry: string; // ISO 3166 alpha-2, for caller-ID normalisation
   companyName: string;
+  /** Shortest PIN ops may set (4-8; at least what the failure limit makes safe: src/domain/pin.ts). */
+  pinMinLength: number;
+  /** Longest PIN, and the most digits a caller may key for one (4-10). */
+  pinMaxLength: number;
+  /** PIN tries per call; each wrong PIN also counts toward maxFailedChecksPerContact. */
+  maxPinTries: number;
+  /** Where PINs are checked: `database` (argon2id hashes here) or `webhook` (the customer's CRM). */
+  pinSource: PinSource;
+  /** The CRM's PIN check URL (pinSource webhook); '' when unset. */
+  pinWebhookUrl: string;
+  /** Deadline for the CRM's answer, in ms; late or failed is internal_error, never a match. */
+  pinWebhookTimeoutMs: number;
 }
+
+export const PIN_SOURCES = ['database', 'webhook'] as const;
+export type PinSource = (typeof PIN_SOURCES)[number];

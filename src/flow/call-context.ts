@@ -9,7 +9,7 @@ import type { CallVerbs } from '../call/call-verbs';
 import { isCallGone } from '../call/call-verbs';
 import { CallGoneError } from '../call/channel-control';
 import type { Clock } from '../call/clock';
-import type { Contact, DeliveryChannel, FlowSettings, Reason, Route } from '../domain';
+import type { CallMethod, Contact, FlowSettings, Reason, Route } from '../domain';
 import { redactSecrets } from '../senders/redact-secrets';
 import { DEFAULT_SETTINGS } from '../store/config-defaults';
 import type { AuditKind, AuditTrail, FlowLogger } from './ports';
@@ -35,6 +35,8 @@ export class FlowEnd extends Error {
   constructor(
     readonly reason: Reason,
     readonly lead: PromptName[] = [],
+    /** The closing prompts instead of the reason's usual ones (see Verdict.final). */
+    readonly final?: PromptName[],
   ) {
     super(reason);
     this.name = 'FlowEnd';
@@ -62,8 +64,8 @@ export class CallContext {
   route: Route | null = null;
   routeName = 'default';
   contact: Contact | null = null;
-  /** Channel of the last code that reached the caller. */
-  method: DeliveryChannel | null = null;
+  /** What verification used: the channel of the last code that reached the caller, `pin`, or both. */
+  method: CallMethod | null = null;
   /** Where the call is, for the log and the 'hangup' audit event. */
   step = 'start';
   readonly previousHop: string;

@@ -5,7 +5,7 @@
  *   the caller (identify, choose a channel, challenge) -> conclude (result prompt, channel
  *   variables, AMI event, audit, continue at the route's success or failed destination)
  *
- * A mode (src/flow/otp-flow.ts today; PIN and outbound modes later) only returns a verdict;
+ * A mode (src/flow/otp-flow.ts, pin-flow.ts, pin-then-otp-flow.ts) only returns a verdict;
  * routing, concluding, hangups and plumbing (CallContext) are the same for every mode.
  *
  * Rules every run keeps:
@@ -33,6 +33,11 @@ export interface Verdict {
   reason: Reason;
   /** Prompts to play before the final one (e.g. why sending failed). */
   lead?: PromptName[];
+  /**
+   * The closing prompts instead of the reason's usual ones: the PIN mode closes an unknown
+   * caller exactly as a wrong PIN, so the caller cannot tell the two apart.
+   */
+  final?: PromptName[];
 }
 
 /** How one route mode verifies a caller. Throws FlowEnd to fail early; CallGoneError on hangup. */
@@ -99,7 +104,8 @@ async function script(deps: CallFlowDeps, ctx: CallContext): Promise<CallOutcome
     await loadRoute(deps, ctx);
     verdict = await deps.modes[ctx.route?.mode ?? 'otp'].verify(ctx);
   } catch (err) {
-    if (err instanceof FlowEnd) verdict = { result: 'failed', reason: err.reason, lead: err.lead };
+    if (err instanceof FlowEnd)
+      verdict = { result: 'failed', reason: err.reason, lead: err.lead, final: err.final };
     else if (ctx.isGone(err)) return abandon(deps, ctx);
     else verdict = internalError(ctx, err);
   }
@@ -176,10 +182,12 @@ async function conclude(deps: CallFlowDeps, ctx: CallContext, verdict: Verdict):
 }
 
 function finalPrompts(verdict: Verdict): PromptName[] {
+  if (verdict.final) return verdict.final;
   if (verdict.result === 'verified') return ['verified'];
   switch (verdict.reason) {
     case 'no_match':
     case 'multi_match':
+    case 'no_pin':
       // Never a verification attempt: an agent verifies by hand.
       return ['connecting'];
     case 'internal_error':

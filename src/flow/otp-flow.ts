@@ -11,10 +11,10 @@
  * A verification still pending when the call ends is canceled.
  */
 import type { GatherOptions } from '../call/call-verbs';
-import type { Contact, DeliveryChannel, Verification } from '../domain';
+import { addMethod, type Contact, type DeliveryChannel, type Verification } from '../domain';
 import { FlowEnd, media, type CallContext } from './call-context';
 import type { ModeFlow, Verdict } from './call-flow';
-import { identifyCaller } from './identify-caller';
+import { identifyCaller, refuseIfLocked } from './identify-caller';
 import type { ContactDirectory, Verifier } from './ports';
 import type { PromptName } from './prompts';
 import { destinationOf } from '../verification/verification-service';
@@ -67,8 +67,9 @@ class OtpRun {
   }
 
   async verify(): Promise<Verdict> {
-    const contact = await identifyCaller(this.ctx, this.deps.contacts);
-    await this.refuseIfLocked(contact);
+    // After a PIN (route mode pin_then_otp) the caller is known already.
+    const contact = this.ctx.contact ?? (await identifyCaller(this.ctx, this.deps.contacts));
+    await refuseIfLocked(this.ctx, this.deps.verifier, contact);
     const available = channelsOf(contact);
     if (available.size === 0) {
       this.ctx.log.warn('contact has neither an email address nor a mobile number', {
@@ -89,26 +90,6 @@ class OtpRun {
       if (this.sends >= this.ctx.settings.maxSendsPerCall) throw new FlowEnd('max_sends', ['send-failed']);
       lead = ['send-failed'];
     }
-  }
-
-  /** A contact locked by failed checks (on this or any other call, or the API) hears no menu. */
-  private async refuseIfLocked(contact: Contact): Promise<void> {
-    this.ctx.step = 'lock';
-    const lock = await this.ctx.db('reading the contact lock', () =>
-      this.deps.verifier.lockState(contact.id),
-    );
-    if (!lock.locked) return;
-    this.ctx.audit('refused', {
-      error: 'locked',
-      failures: lock.failures,
-      until: lock.until?.toISOString() ?? null,
-    });
-    this.ctx.log.warn('contact locked by failed checks', {
-      callId: this.ctx.entry.callId,
-      contactId: contact.id,
-      failures: lock.failures,
-    });
-    throw new FlowEnd('locked', ['locked']);
   }
 
   /** The menu: 1 = email, 2 = SMS, only what `available` holds. */
@@ -243,7 +224,7 @@ class OtpRun {
       case 'sent': {
         const v = result.verification;
         this.verification = v;
-        ctx.method = channel;
+        ctx.method = addMethod(ctx.method, channel);
         const detail = {
           channel,
           to: v.destinationMasked,
@@ -287,6 +268,8 @@ class OtpRun {
     if (!v) throw new Error('no verification to check');
     const answer = await this.ctx.db('checking the code', () => this.deps.verifier.check(v.id, entered));
     if (answer.kind === 'not_found') throw new Error('the verification store has no record of this call');
+    if (answer.kind !== 'checked')
+      throw new Error(`the verification of this call is not a code's (${answer.kind})`);
     this.verification = answer.verification;
     const outcome = answer.outcome;
     switch (outcome.kind) {

@@ -3,7 +3,16 @@
  * (Postgres), src/senders (nodemailer, twilio) and src/ami implement them; src/main.ts wires them.
  * The flow itself never imports pg, twilio, nodemailer or ari-client.
  */
-import type { CallOutcome, Contact, DeliveryChannel, FlowSettings, LockState, Route } from '../domain';
+import type {
+  CallOutcome,
+  Contact,
+  DeliveryChannel,
+  FlowSettings,
+  LockState,
+  Route,
+  Verification,
+} from '../domain';
+import type { Refusal } from '../domain';
 import type {
   CancelResult,
   CheckResult,
@@ -20,6 +29,7 @@ export interface ConfigStore {
 export interface ContactDirectory {
   /** Contacts having this E.164 number among their phone numbers. At most `limit` rows. */
   findByPhone(e164: string, limit: number): Promise<Contact[]>;
+  findById(id: number): Promise<Contact | null>;
 }
 
 export interface CodeMessage {
@@ -46,6 +56,7 @@ export type AuditKind =
   | 'attempt'
   | 'expired'
   | 'refused'
+  | 'pin_check'
   | 'outcome'
   | 'hangup'
   | 'error';
@@ -100,4 +111,50 @@ export interface Verifier {
   resend(id: string, opts?: { signal?: AbortSignal }): Promise<SendResult>;
   check(id: string, code: string): Promise<CheckResult>;
   cancel(id: string, reason?: string | null): Promise<CancelResult | null>;
+  /** A PIN verification of a contact on a call (nothing is sent); refused when locked. */
+  startPin(req: PinVerificationRequest): Promise<PinStartResult>;
+  /** Records one PIN try the PinChecker judged, under the contact's limits. */
+  checkPin(id: string, matched: boolean): Promise<CheckResult>;
+}
+
+export interface PinVerificationRequest {
+  contact: Contact;
+  /** The E.164 number the PIN was asked for (the caller ID). */
+  caller: string;
+  callId: string;
+  maxTries: number;
+  /** Most digits a PIN may have (the record's code length). */
+  maxLength: number;
+}
+
+export type PinStartResult =
+  { kind: 'started'; verification: Verification } | { kind: 'refused'; refusal: Refusal };
+
+/** The settings a PIN check reads. */
+export type PinSourceSettings = Pick<FlowSettings, 'pinSource' | 'pinWebhookUrl' | 'pinWebhookTimeoutMs'>;
+
+export interface PinCheckRequest {
+  /** The caller's E.164 number; null for an anonymous or unparsable caller ID. */
+  caller: string | null;
+  pin: string;
+  /** The route's name (previous hop), for a CRM that keeps PINs per department. */
+  route: string;
+  /** The caller's contact, when exactly one was found by number. */
+  contact: Contact | null;
+}
+
+export interface PinCheckAnswer {
+  match: boolean;
+  /** The contact the PIN belongs to, as the source says (a CRM may name it); else the one asked about. */
+  contactId: number | null;
+}
+
+/**
+ * Where PINs are checked: pinverify's own argon2id hashes, or the customer's CRM over a signed
+ * webhook (src/pin/pin-checker.ts). Rejects when the source fails or is late: never a match.
+ */
+export interface PinChecker {
+  /** Whether the contact has a PIN; null when the source cannot tell before a check (CRM). */
+  hasPin(contact: Contact, settings: PinSourceSettings): Promise<boolean | null>;
+  check(req: PinCheckRequest, settings: PinSourceSettings, signal: AbortSignal): Promise<PinCheckAnswer>;
 }

@@ -24,8 +24,12 @@ export const PROMPTS = {
   'resend-wait':
     'Your code was sent a moment ago. Please allow a little time for it to arrive before asking again.',
   locked:
-    'For your security, verification by code is not possible for you right now, after too many incorrect codes.',
+    'For your security, verification is not possible for you right now, after too many incorrect attempts.',
   'rate-limited': 'Sorry, we cannot send you another code right now.',
+  'enter-pin':
+    'Please enter your PIN, followed by the pound key. To hear this again, press pound. Press star if you do not know it.',
+  'pin-wrong': 'That PIN is not correct. Please try again.',
+  'pin-accepted': 'Thank you, your PIN is correct.',
   verified: 'Thank you. You are verified.',
   'not-verified': 'We could not verify you.',
   connecting: 'Please hold while we connect you.',

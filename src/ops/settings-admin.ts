@@ -3,7 +3,7 @@
  * related values (a new default context and its destinations) are checked together and saved
  * in one transaction: one NOTIFY, so no call ever sees half of the change.
  */
-import type { FlowSettings } from '../domain';
+import { pinPolicyProblem, type FlowSettings } from '../domain';
 import { withTransaction } from '../store/db';
 import { DEFAULT_SETTINGS } from '../store/config-defaults';
 import { readSettings } from '../store/pg-config-store';
@@ -126,6 +126,17 @@ export function createSettingsAdmin(deps: OpsDeps) {
         const named = (['codeLength', 'maxFailedChecksPerContact'] as const).filter((k) => k in parsed);
         throw invalid([{ field: named.join(', ') || 'maxFailedChecksPerContact', message: bound }]);
       }
+      const pinBound = pinPolicyProblem(next);
+      if (pinBound) {
+        const named = (['pinMinLength', 'pinMaxLength', 'maxFailedChecksPerContact'] as const).filter(
+          (k) => k in parsed,
+        );
+        throw invalid([{ field: named.join(', ') || 'pinMinLength', message: pinBound }]);
+      }
+      if (next.pinSource === 'webhook' && next.pinWebhookUrl === '')
+        throw invalid([
+          { field: 'pinSource', message: 'pinSource webhook needs pinWebhookUrl (set both at once)' },
+        ]);
       const checks: PbxCheck[] = [];
       const contextChanged =
         parsed.defaultContext !== undefined && parsed.defaultContext !== current.defaultContext;

@@ -124,6 +124,16 @@ function refused(r: Refusal): OpsError {
   });
 }
 
+/** A PIN verification belongs to its call: nothing to check or send over the API. */
+function pinVerification(id: string): OpsError {
+  return new OpsError(
+    'conflict',
+    `verification ${id} is a PIN verification: the caller keys the PIN on the call; nothing to check or send here`,
+    [],
+    { code: 'pin_verification' },
+  );
+}
+
 function idOf(text: string): string {
   if (!VERIFICATION_ID_PATTERN.test(text)) throw notFound(`no verification ${text}`);
   return text;
@@ -226,6 +236,7 @@ export function createVerificationAdmin(deps: OpsDeps) {
       const { code } = parseInput(checkVerificationSchema, body);
       const result = await service().check(id, code);
       if (result.kind === 'not_found') throw notFound(`no verification ${id}`);
+      if (result.kind !== 'checked') throw pinVerification(id);
       const v = result.verification;
       const o = result.outcome;
       if (o.kind === 'decided') throw new OpsError('conflict', `verification ${id} is already ${o.status}`);
@@ -249,6 +260,7 @@ export function createVerificationAdmin(deps: OpsDeps) {
     async resend(idText: string, body: unknown = {}): Promise<VerificationView> {
       const id = idOf(idText);
       const input = parseInput(resendVerificationSchema, body ?? {});
+      if ((await service().get(id))?.channel === 'pin') throw pinVerification(id);
       try {
         return answer(await service().resend(id, { customCode: input.customCode }));
       } catch (err) {

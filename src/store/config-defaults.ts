@@ -30,6 +30,12 @@ export const DEFAULT_SETTINGS: Readonly<FlowSettings> = Object.freeze({
   sendTimeoutMs: 8000,
   defaultCountry: 'US',
   companyName: 'Example Corp',
+  pinMinLength: 4,
+  pinMaxLength: 8,
+  maxPinTries: 3,
+  pinSource: 'database',
+  pinWebhookUrl: '',
+  pinWebhookTimeoutMs: 3000,
 });
 
 // Every message says we will never ask for the code any other way: the code only ever goes

@@ -5,7 +5,17 @@
  */
 import { isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
-import { guessChancePerDay, MAX_GUESS_CHANCE_PER_DAY, safeFailureLimit, type FlowSettings } from '../domain';
+import {
+  guessChancePerDay,
+  MAX_GUESS_CHANCE_PER_DAY,
+  PIN_ABSOLUTE_MAX_LENGTH,
+  PIN_ABSOLUTE_MIN_LENGTH,
+  PIN_SOURCES,
+  pinPolicyProblem,
+  safeFailureLimit,
+  safePinFailureLimit,
+  type FlowSettings,
+} from '../domain';
 import { destinationSchema } from '../flow/destination';
 import type { MessageTemplate } from '../flow/ports';
 import { DEFAULT_SETTINGS } from './config-defaults';
@@ -48,7 +58,31 @@ export const SETTING_SCHEMAS: { readonly [K in keyof FlowSettings]: z.ZodType<Fl
     .min(1)
     .max(100)
     .refine((s) => !/[{}]/.test(s), 'braces would be read as template placeholders'),
+  // Bounded again together with maxFailedChecksPerContact (pinPolicyProblem).
+  pinMinLength: int(PIN_ABSOLUTE_MIN_LENGTH, PIN_ABSOLUTE_MAX_LENGTH),
+  pinMaxLength: int(PIN_ABSOLUTE_MIN_LENGTH, PIN_ABSOLUTE_MAX_LENGTH),
+  maxPinTries: int(1, 5),
+  pinSource: z.enum(PIN_SOURCES, { error: `expected one of ${PIN_SOURCES.join(', ')}` }),
+  // https only off this machine: the request carries a PIN.
+  pinWebhookUrl: z.string().refine((u) => u === '' || webhookUrlProblem(u) === null, {
+    error: (i) => webhookUrlProblem(String(i.input)) ?? 'invalid URL',
+  }),
+  // A caller waits in silence meanwhile.
+  pinWebhookTimeoutMs: int(500, 10_000),
 };
+
+/** Why a URL may not receive PINs, or null: http(s) only, and plain http only to this machine. */
+export function webhookUrlProblem(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'expected an absolute URL (https://...)';
+  }
+  if (url.protocol === 'https:') return null;
+  if (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return null;
+  return 'expected an https:// URL (plain http only to 127.0.0.1 or localhost)';
+}
 
 const SETTING_KEYS = Object.keys(SETTING_SCHEMAS) as (keyof FlowSettings)[];
 
@@ -100,6 +134,27 @@ export function parseSettings(
       key: 'maxFailedChecksPerContact',
       value: parsedSettings.maxFailedChecksPerContact,
       problem: bound,
+      defaultValue: safe,
+    });
+    parsedSettings.maxFailedChecksPerContact = safe;
+  }
+  if (parsedSettings.pinMaxLength < parsedSettings.pinMinLength) {
+    report({
+      key: 'pinMaxLength',
+      value: parsedSettings.pinMaxLength,
+      problem: `below pinMinLength ${parsedSettings.pinMinLength}`,
+      defaultValue: parsedSettings.pinMinLength,
+    });
+    parsedSettings.pinMaxLength = parsedSettings.pinMinLength;
+  }
+  const pinBound = pinPolicyProblem(parsedSettings);
+  if (pinBound) {
+    // As above: PINs already set keep working, so the lockout is what tightens.
+    const safe = safePinFailureLimit(parsedSettings.pinMinLength);
+    report({
+      key: 'maxFailedChecksPerContact',
+      value: parsedSettings.maxFailedChecksPerContact,
+      problem: pinBound,
       defaultValue: safe,
     });
     parsedSettings.maxFailedChecksPerContact = safe;
@@ -160,4 +215,12 @@ export const SETTING_DOCS: { readonly [K in keyof FlowSettings]: string } = {
   sendTimeoutMs: 'deadline for the mail server or SMS provider to accept a code, in ms (1000-60000)',
   defaultCountry: 'ISO country of caller IDs and numbers written without +country code',
   companyName: 'company name used in messages ({company})',
+  pinMinLength:
+    'shortest PIN that may be set (4-10; with maxFailedChecksPerContact at most 1 in 1,000 guess chance a day)',
+  pinMaxLength: 'longest PIN that may be set, and the most digits a caller may key (4-10)',
+  maxPinTries: 'PIN tries per call (1-5); wrong PINs also count toward maxFailedChecksPerContact',
+  pinSource:
+    "where PINs are checked: database (argon2id hashes in pinverify) or webhook (the customer's CRM)",
+  pinWebhookUrl: 'the CRM URL pinverify POSTs {caller, pin, route} to, signed (pinSource webhook)',
+  pinWebhookTimeoutMs: 'deadline for the CRM to answer a PIN check, in ms (500-10000)',
 };

@@ -24,7 +24,7 @@ import {
   type VerificationLimits,
   type VerificationOrigin,
 } from '../domain';
-import type { CodeDelivery, FlowLogger } from '../flow/ports';
+import type { CodeDelivery, FlowLogger, PinStartResult, PinVerificationRequest } from '../flow/ports';
 import { maskEmail, maskPhone } from '../log/mask';
 import { countryCallingCode } from '../phone/country-calling-code';
 import { redactSecrets } from '../senders/redact-secrets';
@@ -63,7 +63,13 @@ export interface CancelResult {
 }
 
 export type CheckResult =
-  { kind: 'checked'; outcome: CheckOutcome; verification: Verification } | { kind: 'not_found' };
+  | { kind: 'checked'; outcome: CheckOutcome; verification: Verification }
+  | { kind: 'not_found' }
+  /** A code was given for a PIN verification, or a PIN for a code's: nothing compared or counted. */
+  | { kind: 'not_a_code' | 'not_a_pin'; verification: Verification };
+
+/** A PIN verification lives as long as a call may take over its tries. */
+export const PIN_VERIFICATION_TTL_MS = 10 * 60_000;
 
 /** A prefix or overall send limit tripped: possibly SMS pumping. */
 export interface LimitAlarm {
@@ -240,14 +246,75 @@ export class VerificationService {
   }
 
   async check(id: string, code: string): Promise<CheckResult> {
+    return this.decide(id, (v) =>
+      v.channel === 'pin'
+        ? // A PIN is judged by its PinChecker (checkPin), never by a code.
+          'not_a_code'
+        : v.codeHash !== null && hashesMatch(v.codeHash, hashVerificationCode(this.deps.secret, v.id, code)),
+    );
+  }
+
+  /**
+   * A PIN verification (channel `pin`, origin `inbound_call`): nothing is sent, the PIN is
+   * judged by the PinChecker and each try recorded with checkPin, so wrong PINs count toward
+   * the same per-contact lockout as wrong codes. Refused when the contact is locked.
+   */
+  async startPin(req: PinVerificationRequest): Promise<PinStartResult> {
+    const s = await this.deps.settings();
+    const now = this.deps.clock.now();
+    const id = (this.deps.newId ?? newVerificationId)();
+    const verification: Verification = {
+      id,
+      contactId: req.contact.id,
+      channel: 'pin',
+      destination: req.caller,
+      destinationMasked: maskPhone(req.caller),
+      origin: 'inbound_call',
+      callId: req.callId,
+      actor: null,
+      status: 'pending',
+      codeHash: null,
+      codeLength: req.maxLength,
+      customCode: false,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + PIN_VERIFICATION_TTL_MS),
+      decidedAt: null,
+      lastSentAt: null,
+      sends: 0,
+      checks: 0,
+      maxSends: 0,
+      maxChecks: req.maxTries,
+      failureReason: null,
+    };
+    const refusal = await this.deps.store.atomically(async (tx) => {
+      const lock = await lockContact(tx, req.contact.id, now, s.maxFailedChecksPerContact);
+      if (lock.locked) return lockedRefusal(lock);
+      await tx.insert(verification);
+      return null;
+    });
+    if (refusal) return { kind: 'refused', refusal };
+    this.deps.log.info('PIN verification started', { verificationId: id, contactId: req.contact.id });
+    return { kind: 'started', verification };
+  }
+
+  /** Records one PIN try that the PinChecker judged (`matched`), under the contact's lock. */
+  async checkPin(id: string, matched: boolean): Promise<CheckResult> {
+    return this.decide(id, (v) => (v.channel === 'pin' ? matched : 'not_a_pin'));
+  }
+
+  /** One check under the verification's and the contact's locks; `judge` says whether it matched. */
+  private async decide(
+    id: string,
+    judge: (v: Verification) => boolean | 'not_a_code' | 'not_a_pin',
+  ): Promise<CheckResult> {
     const s = await this.deps.settings();
     const now = this.deps.clock.now();
     const answer = await this.deps.store.atomically(async (tx): Promise<CheckResult> => {
       const v = await tx.load(id);
       if (!v) return { kind: 'not_found' };
+      const matches = judge(v);
+      if (matches === 'not_a_code' || matches === 'not_a_pin') return { kind: matches, verification: v };
       const lock = await lockContact(tx, v.contactId, now, s.maxFailedChecksPerContact);
-      const matches =
-        v.codeHash !== null && hashesMatch(v.codeHash, hashVerificationCode(this.deps.secret, v.id, code));
       const d = decideCheck(v, now, matches, lock);
       if (d.next !== v) await tx.save(d.next);
       if (d.countFailure) await tx.recordFailure(v.contactId, v.id, now);
@@ -255,7 +322,13 @@ export class VerificationService {
     });
     if (answer.kind === 'checked') {
       const { outcome, verification: v } = answer;
-      const meta = { verificationId: v.id, contactId: v.contactId, outcome: outcome.kind, checks: v.checks };
+      const meta = {
+        verificationId: v.id,
+        contactId: v.contactId,
+        channel: v.channel,
+        outcome: outcome.kind,
+        checks: v.checks,
+      };
       if (outcome.kind === 'approved') this.deps.log.info('verification approved', meta);
       else this.deps.log.info('verification check refused or wrong', meta);
     }

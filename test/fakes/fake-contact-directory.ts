@@ -22,4 +22,9 @@ export class FakeContactDirectory implements ContactDirectory {
       .map((e) => e.contact)
       .slice(0, limit);
   }
+
+  async findById(id: number): Promise<Contact | null> {
+    await behave(this.behaviour, 'findById');
+    return this.entries.find((e) => e.contact.id === id)?.contact ?? null;
+  }
 }

@@ -19,6 +19,8 @@ import type { CallOutcome, Contact, FlowSettings, Route } from '../../src/domain
 import { promptMedia, type PromptName } from '../../src/flow/prompts';
 import { createCallFlow, type CallEntry } from '../../src/flow/call-flow';
 import { createOtpFlow } from '../../src/flow/otp-flow';
+import { createPinFlow } from '../../src/flow/pin-flow';
+import { createPinThenOtpFlow } from '../../src/flow/pin-then-otp-flow';
 import { VerificationService } from '../../src/verification/verification-service';
 import { FakeAuditTrail } from './fake-audit-trail';
 import { FakeChannel, type FakePlayback } from './fake-channel';
@@ -27,6 +29,7 @@ import { FakeCodeDelivery } from './fake-code-delivery';
 import { FakeConfigStore } from './fake-config-store';
 import { FakeContactDirectory, type DirectoryEntry } from './fake-contact-directory';
 import { FakeFlowLogger } from './fake-flow-logger';
+import { FakePinChecker } from './fake-pin-checker';
 import { FakeResultPublisher } from './fake-result-publisher';
 import { FakeVerificationStore } from './fake-verification-store';
 import { flushPromises } from './flush-promises';
@@ -128,6 +131,8 @@ export interface HarnessOptions {
   contacts?: DirectoryEntry[];
   entry?: Partial<CallEntry>;
   dependencyTimeoutMs?: number;
+  /** PINs by contact id (pinSource database). */
+  pins?: Record<number, string>;
 }
 
 export interface FinishedCall {
@@ -181,6 +186,9 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     log,
     newId: sequentialIds(),
   });
+  const pins = new FakePinChecker(options.pins);
+  const otp = createOtpFlow({ contacts, verifier: service });
+  const pin = createPinFlow({ contacts, verifier: service, pins });
   const flow = createCallFlow({
     config,
     audit,
@@ -188,7 +196,7 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     clock,
     log,
     dependencyTimeoutMs: options.dependencyTimeoutMs,
-    modes: { otp: createOtpFlow({ contacts, verifier: service }) },
+    modes: { otp, pin, pin_then_otp: createPinThenOtpFlow(pin, otp) },
   });
   /** Every code that went out, in order (for the leak check). */
   const generated = (): string[] => delivery.sent.map((s) => s.message.code);
@@ -212,6 +220,8 @@ export function createFlowHarness(options: HarnessOptions = {}) {
       CALLER,
       CALLER.slice(2),
       ...contacts.entries.flatMap((e) => [e.contact.email, e.contact.mobile]),
+      ...pins.pins.values(),
+      ...pins.checks.map((c) => c.pin),
     ];
     for (const secret of secrets) {
       if (secret && written.includes(secret))
@@ -285,6 +295,7 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     verifications,
     service,
     delivery,
+    pins,
     audit,
     publisher,
     log,

@@ -36,8 +36,8 @@ describe('contacts import: header and file checks', () => {
     const err = await refusal('name,e-mail,phone\nAlice,alice@example.com,+12025550101\n');
     expect(err.kind).toBe('invalid');
     expect(err.problems).toEqual([
-      { field: 'header', message: 'unknown column "e-mail" (known: id, name, email, mobile, phones)' },
-      { field: 'header', message: 'unknown column "phone" (known: id, name, email, mobile, phones)' },
+      { field: 'header', message: 'unknown column "e-mail" (known: id, name, email, mobile, phones, pin)' },
+      { field: 'header', message: 'unknown column "phone" (known: id, name, email, mobile, phones, pin)' },
     ]);
   });
 

@@ -71,11 +71,11 @@ describe('buildOpenApi', () => {
     }
   });
 
-  it('gives every POST and PATCH that takes input a request body: JSON with its fields, or CSV for the import', () => {
+  it('gives every POST, PATCH and PUT that takes input a request body: JSON with its fields, or CSV for the import', () => {
     // Actions on one resource need no body (unlock, cancel); resend takes an optional one.
     const bodiless = ['POST /v1/contacts/:id/unlock', 'POST /v1/verifications/:id/cancel'];
     const optional = ['POST /v1/verifications/:id/resend'];
-    for (const e of ENDPOINTS.filter((x) => x.method === 'POST' || x.method === 'PATCH')) {
+    for (const e of ENDPOINTS.filter((x) => ['POST', 'PATCH', 'PUT'].includes(x.method))) {
       const name = `${e.method} ${e.url}`;
       const body = operation(e.method, e.url)?.requestBody;
       if (bodiless.includes(name)) {
@@ -101,7 +101,7 @@ describe('buildOpenApi', () => {
       ]) as unknown,
     });
     expect(Object.keys((route?.properties as object) ?? {}).sort()).toEqual(
-      ['enabled', 'failedDestination', 'previousHop', 'successDestination', 'title'].sort(),
+      ['enabled', 'failedDestination', 'mode', 'previousHop', 'successDestination', 'title'].sort(),
     );
   });
 
