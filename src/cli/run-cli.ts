@@ -14,6 +14,7 @@ import { EXIT } from './exit-codes';
 import { registerApiKeysCommands } from './commands/api-keys-command';
 import { registerCallsCommands } from './commands/calls-command';
 import { registerContactsCommands } from './commands/contacts-command';
+import { registerPinsCommands } from './commands/pins-command';
 import { registerRoutesCommands } from './commands/routes-command';
 import { registerSettingsCommands } from './commands/settings-command';
 import { registerTemplatesCommands } from './commands/templates-command';
@@ -51,6 +52,7 @@ ARI_URL/ARI_USER/ARI_PASSWORD (test-call), SINK_URL (test-call reading codes fro
   registerContactsCommands(program, ctx);
   registerCallsCommands(program, ctx);
   registerVerificationsCommands(program, ctx);
+  registerPinsCommands(program, ctx);
   registerApiKeysCommands(program, ctx);
   for (const register of extra) register(program, ctx);
 

@@ -8,6 +8,7 @@ import { invalid } from '../ops/ops-error';
 import type { OpsServices } from '../ops/ops-services';
 import { recentQuerySchema } from '../ops/call-history';
 import { newContactSchema } from '../ops/contact-admin';
+import { setPinSchema } from '../ops/pin-admin';
 import { newRouteSchema, routePatchSchema } from '../ops/route-admin';
 import { sampleValuesSchema, templatePatchSchema } from '../ops/template-admin';
 import { SETTING_SCHEMAS } from '../store/settings-schema';
@@ -193,7 +194,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
     method: 'POST',
     url: '/v1/contacts/import',
     tag: 'contacts',
-    summary: 'Import a CSV (header: name,email,mobile,phones[,id]); all-or-nothing unless partial=true',
+    summary:
+      'Import a CSV (header: name,email,mobile,phones[,id][,pin]); all-or-nothing unless partial=true; PINs are never printed back',
     csvBody: true,
     query: z.object({ partial: flag.optional(), dryRun: flag.optional() }).strict(),
     handler: async ({ ops, query, body }) => {
@@ -218,6 +220,32 @@ export const ENDPOINTS: readonly Endpoint[] = [
     summary: 'Clear a contact lockout (failed checks in the last 24 h) and the send counts of its addresses',
     params: { id: 'contact id' },
     handler: ({ ops, params }) => ops.verifications.unlock(params.id ?? ''),
+  },
+  {
+    method: 'GET',
+    url: '/v1/contacts/:id/pin',
+    tag: 'contacts',
+    summary: 'Whether the contact has a PIN (never the PIN), when and by whom it was set, and the lockout',
+    params: { id: 'contact id' },
+    handler: ({ ops, params }) => ops.pins.status(params.id ?? ''),
+  },
+  {
+    method: 'PUT',
+    url: '/v1/contacts/:id/pin',
+    tag: 'contacts',
+    summary:
+      'Set or replace the contact PIN (stored only as an argon2id hash; refused when too short, too long or trivial)',
+    params: { id: 'contact id' },
+    body: setPinSchema,
+    handler: ({ ops, params, body }) => ops.pins.set(params.id ?? '', body),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/contacts/:id/pin',
+    tag: 'contacts',
+    summary: 'Clear the contact PIN (callers on PIN routes then get reason no_pin)',
+    params: { id: 'contact id' },
+    handler: ({ ops, params }) => ops.pins.clear(params.id ?? ''),
   },
   {
     method: 'POST',

@@ -13,6 +13,9 @@ import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
 import { invalid, notFound, parseInput, zodProblems, type FieldProblem } from './ops-error';
 import { readSettings } from '../store/pg-config-store';
+import { pinProblem } from '../domain';
+import { createArgon2PinHasher } from '../pin/pin-hasher';
+import { PgPinStore } from '../store/pg-pin-store';
 
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -63,6 +66,8 @@ export interface ImportReport {
   updated: number;
   unchanged: number;
   rejected: number;
+  /** Lines that set a PIN (column pin); the PINs themselves are never part of a report. */
+  pinsSet: number;
   /** False when nothing was written: a line was rejected (all-or-nothing) or it was a dry run. */
   written: boolean;
 }
@@ -156,7 +161,7 @@ async function writeContact(db: Queryable, id: number | null, c: CleanContact): 
   return contactId;
 }
 
-const KNOWN_COLUMNS = ['id', 'name', 'email', 'mobile', 'phones'] as const;
+const KNOWN_COLUMNS = ['id', 'name', 'email', 'mobile', 'phones', 'pin'] as const;
 
 export function createContactAdmin(deps: OpsDeps) {
   const { pool } = deps;
@@ -242,7 +247,8 @@ export function createContactAdmin(deps: OpsDeps) {
 
     /**
      * Imports a CSV with a header line naming its columns: name, email, mobile, phones (several
-     * numbers separated by ";"), and optionally id. A line updates an existing contact when its
+     * numbers separated by ";"), and optionally id and pin (set when given, left as it is when
+     * empty; checked against the PIN policy; stored only as a hash). A line updates an existing contact when its
      * id is given, or else when exactly one contact has its email; otherwise it adds one.
      * All-or-nothing unless `partial`: one rejected line and nothing is written.
      */
@@ -279,7 +285,8 @@ export function createContactAdmin(deps: OpsDeps) {
         headerProblems.push({ field: 'header', message: 'a column appears twice' });
       if (headerProblems.length > 0) throw invalid(headerProblems);
 
-      const defaultCountry = await country();
+      const settings = await readSettings(pool);
+      const defaultCountry = settings.defaultCountry;
       const existing = await new PgContactAdmin(pool).listContacts();
       const byId = new Map(existing.map((c) => [c.id, c]));
       const byEmail = new Map<string, ContactWithPhones[]>();
@@ -290,7 +297,7 @@ export function createContactAdmin(deps: OpsDeps) {
       }
 
       const lines: ImportLine[] = [];
-      const plan: { index: number; id: number | null; contact: CleanContact }[] = [];
+      const plan: { index: number; id: number | null; contact: CleanContact; pin: string | null }[] = [];
       const claimed = new Map<string, number>(); // contact id or email -> line, for duplicates in the file
       for (const { record, info } of records) {
         const line = info.lines;
@@ -338,36 +345,59 @@ export function createContactAdmin(deps: OpsDeps) {
             field: key.startsWith('id') ? 'id' : 'email',
             message: `same contact as line ${claimed.get(key)}`,
           });
+        const pin = row.pin ? row.pin : null;
+        if (contact && pin !== null) {
+          // The message never repeats the PIN: import reports end up in terminals and tickets.
+          const problem = pinProblem(pin, settings, [
+            ...contact.phones,
+            ...(contact.mobile ? [contact.mobile] : []),
+          ]);
+          if (problem) problems.push({ field: 'pin', message: problem });
+        }
         if (!contact || problems.length > 0) {
           lines.push({ line, status: 'rejected', id, name, problems });
           continue;
         }
         if (key) claimed.set(key, line);
         const current = id === null ? undefined : byId.get(id);
+        // A PIN cannot be compared with its stored hash cheaply: a line with one always writes it.
         const status: ImportStatus = !current
           ? 'added'
-          : sameContact(contact, current)
+          : sameContact(contact, current) && pin === null
             ? 'unchanged'
             : 'updated';
         lines.push({ line, status, id, name: contact.name, problems: [] });
-        if (status !== 'unchanged') plan.push({ index: lines.length - 1, id, contact });
+        if (status !== 'unchanged') plan.push({ index: lines.length - 1, id, contact, pin });
       }
 
       const count = (s: ImportStatus) => lines.filter((l) => l.status === s).length;
       const rejected = count('rejected');
       const write = !options.dryRun && (rejected === 0 || options.partial === true) && plan.length > 0;
+      const pinsSet = plan.filter((p) => p.pin !== null).length;
       if (write) {
+        // Hashed before the transaction (argon2id is slow on purpose), a few at a time.
+        const hashes = new Map<number, string>();
+        const withPins = plan.filter((p) => p.pin !== null);
+        const hasher = createArgon2PinHasher();
+        for (let i = 0; i < withPins.length; i += 4) {
+          await Promise.all(
+            withPins.slice(i, i + 4).map(async (p) => hashes.set(p.index, await hasher.hash(p.pin ?? ''))),
+          );
+        }
         await withTransaction(pool, async (db) => {
+          const pins = new PgPinStore(db);
           for (const step of plan) {
             const id = await writeContact(db, step.id, step.contact);
             const entry = lines[step.index];
             if (entry) entry.id = id;
+            const hash = hashes.get(step.index);
+            if (hash) await pins.set(id, hash, deps.actor);
           }
           await recordConfigChange(db, {
             actor: deps.actor,
             action: 'contact.import',
             subject: `${plan.length} contacts`,
-            detail: { added: count('added'), updated: count('updated'), rejected },
+            detail: { added: count('added'), updated: count('updated'), rejected, pinsSet },
           });
         });
       }
@@ -377,6 +407,7 @@ export function createContactAdmin(deps: OpsDeps) {
         updated: count('updated'),
         unchanged: count('unchanged'),
         rejected,
+        pinsSet,
         written: write,
       };
     },

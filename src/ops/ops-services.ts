@@ -8,6 +8,7 @@ import { createCallHistory } from './call-history';
 import { recentConfigChanges } from './config-change-log';
 import { createContactAdmin } from './contact-admin';
 import type { OpsDeps } from './ops-deps';
+import { createPinAdmin } from './pin-admin';
 import { createRouteAdmin } from './route-admin';
 import { createSettingsAdmin } from './settings-admin';
 import { createTemplateAdmin } from './template-admin';
@@ -22,6 +23,7 @@ export function createOpsServices(deps: OpsDeps) {
     calls: createCallHistory(deps.pool),
     apiKeys: createApiKeyAdmin(deps),
     verifications: createVerificationAdmin(deps),
+    pins: createPinAdmin(deps),
     changes: (limit = 20) => recentConfigChanges(deps.pool, limit),
   };
 }

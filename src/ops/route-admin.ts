@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { destinationSchema } from '../flow/destination';
-import type { Route } from '../domain';
+import { ROUTE_MODES, type Route } from '../domain';
 import { withTransaction, type Queryable } from '../store/db';
 import { ROUTE_COLUMNS, routeFromRow, type RouteRow } from '../store/pg-config-store';
 import { recordConfigChange } from './config-change-log';
@@ -28,10 +28,15 @@ export const routeFields = {
   successDestination: destinationField,
   failedDestination: destinationField,
   enabled: z.boolean(),
+  mode: z.enum(ROUTE_MODES, { error: `mode must be one of ${ROUTE_MODES.join(', ')}` }),
 };
 
 export const newRouteSchema = z
-  .object({ ...routeFields, enabled: routeFields.enabled.default(true) })
+  .object({
+    ...routeFields,
+    enabled: routeFields.enabled.default(true),
+    mode: routeFields.mode.default('otp'),
+  })
   .strict();
 export const routePatchSchema = z.object(routeFields).partial().strict();
 
@@ -101,14 +106,15 @@ export function createRouteAdmin(deps: OpsDeps) {
       try {
         const saved = await withTransaction(pool, async (db) => {
           const { rows } = await db.query<RouteRow>(
-            `INSERT INTO routes (title, previous_hop, success_destination, failed_destination, enabled)
-             VALUES ($1, $2, $3, $4, $5) RETURNING ${ROUTE_COLUMNS}`,
+            `INSERT INTO routes (title, previous_hop, success_destination, failed_destination, enabled, mode)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ROUTE_COLUMNS}`,
             [
               route.title,
               route.previousHop,
               route.successDestination,
               route.failedDestination,
               route.enabled,
+              route.mode,
             ],
           );
           const value = routeFromRow(rows[0] as RouteRow);
@@ -144,7 +150,7 @@ export function createRouteAdmin(deps: OpsDeps) {
         const saved = await withTransaction(pool, async (db) => {
           const { rows } = await db.query<RouteRow>(
             `UPDATE routes SET title = $2, previous_hop = $3, success_destination = $4,
-                    failed_destination = $5, enabled = $6
+                    failed_destination = $5, enabled = $6, mode = $7
               WHERE id = $1 RETURNING ${ROUTE_COLUMNS}`,
             [
               before.id,
@@ -153,6 +159,7 @@ export function createRouteAdmin(deps: OpsDeps) {
               after.successDestination,
               after.failedDestination,
               after.enabled,
+              after.mode,
             ],
           );
           const row = rows[0];

@@ -6,7 +6,10 @@
  */
 import type { Pool } from 'pg';
 import { withTransaction } from './db';
+import type { RouteMode } from '../domain';
+import { createArgon2PinHasher } from '../pin/pin-hasher';
 import type { NewContact } from './pg-contact-admin';
+import { PgPinStore } from './pg-pin-store';
 
 /** Caller IDs to dial from in the lab, by the case they exercise. */
 export const DEMO_NUMBERS = Object.freeze({
@@ -28,13 +31,40 @@ export const DEMO_ROUTES = Object.freeze({
     previousHop: 'pinverify-support-autopin',
     successDestination: '2001',
     failedDestination: '2901',
+    mode: 'otp',
   }),
   accounting: Object.freeze({
     title: 'Accounting PIN verification',
     previousHop: 'pinverify-accounting-autopin',
     successDestination: '2002',
     failedDestination: '2902',
+    mode: 'otp',
   }),
+  billing: Object.freeze({
+    title: 'Billing security PIN',
+    previousHop: 'pinverify-billing-pin',
+    successDestination: '2005',
+    failedDestination: '2905',
+    mode: 'pin',
+  }),
+  fraud: Object.freeze({
+    title: 'Fraud desk: PIN and one-time code',
+    previousHop: 'pinverify-fraud-pinotp',
+    successDestination: '2006',
+    failedDestination: '2906',
+    mode: 'pin_then_otp',
+  }),
+} satisfies Record<string, { mode: RouteMode } & Record<string, string>>);
+
+/**
+ * The demo contacts' static PINs (lab only; README's lab tables list them). Carol has none, so
+ * her calls to a PIN route show reason no_pin.
+ */
+export const DEMO_PINS: Readonly<Record<string, string>> = Object.freeze({
+  'Alice Example': '4721',
+  'Bob Email': '3856',
+  'Dan Shared': '5307',
+  'Erin Shared': '6142',
 });
 
 /** A previous hop that deliberately has no route: calls from it use the default destinations. */
@@ -69,20 +99,28 @@ export const DEMO_SETTINGS = Object.freeze({
 const DEMO_LOCK_KEY = '7486172302';
 
 export async function loadDemoData(pool: Pool): Promise<{ routes: number; contacts: number }> {
+  // Hashed before the transaction: argon2id takes its time on purpose.
+  const hasher = createArgon2PinHasher();
+  const pinHashes = new Map(
+    await Promise.all(
+      Object.entries(DEMO_PINS).map(async ([name, pin]) => [name, await hasher.hash(pin)] as const),
+    ),
+  );
   return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [DEMO_LOCK_KEY]);
 
     const routes = Object.values(DEMO_ROUTES);
     for (const r of routes) {
       await client.query(
-        `INSERT INTO routes (title, previous_hop, success_destination, failed_destination, enabled)
-         VALUES ($1, $2, $3, $4, true)
+        `INSERT INTO routes (title, previous_hop, success_destination, failed_destination, enabled, mode)
+         VALUES ($1, $2, $3, $4, true, $5)
          ON CONFLICT (previous_hop) DO UPDATE
            SET title = EXCLUDED.title,
                success_destination = EXCLUDED.success_destination,
                failed_destination = EXCLUDED.failed_destination,
-               enabled = true`,
-        [r.title, r.previousHop, r.successDestination, r.failedDestination],
+               enabled = true,
+               mode = EXCLUDED.mode`,
+        [r.title, r.previousHop, r.successDestination, r.failedDestination, r.mode],
       );
     }
     // Loading the demo data resets the lab: the walkthrough's route is added again by hand.
@@ -103,10 +141,13 @@ export async function loadDemoData(pool: Pool): Promise<{ routes: number; contac
         'INSERT INTO contacts (name, email, mobile) VALUES ($1, $2, $3) RETURNING id',
         [c.name, c.email ?? null, c.mobile ?? null],
       );
+      const id = inserted.rows[0]?.id;
       await client.query('INSERT INTO contact_phones (contact_id, e164) SELECT $1, unnest($2::text[])', [
-        inserted.rows[0]?.id,
+        id,
         c.phones,
       ]);
+      const hash = pinHashes.get(c.name);
+      if (id !== undefined && hash) await new PgPinStore(client).set(id, hash, 'demo-data');
     }
 
     for (const [key, value] of Object.entries(DEMO_SETTINGS)) {

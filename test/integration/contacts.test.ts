@@ -1,7 +1,9 @@
 import type { Pool } from 'pg';
+import * as argon2 from 'argon2';
 import {
   DEMO_CONTACTS,
   DEMO_NO_ROUTE_HOP,
+  DEMO_PINS,
   DEMO_NUMBERS,
   DEMO_ROUTES,
   loadDemoData,
@@ -126,9 +128,18 @@ describe('demo data', () => {
   }
 
   it('can be loaded again and again (and concurrently) with the same result', async () => {
-    expect(await loadDemoData(pool)).toEqual({ routes: 2, contacts: DEMO_CONTACTS.length });
+    expect(await loadDemoData(pool)).toEqual({ routes: 4, contacts: DEMO_CONTACTS.length });
     const first = await counts();
-    expect(first).toEqual({ contacts: 5, phones: 5, routes: 2 });
+    expect(first).toEqual({ contacts: 5, phones: 5, routes: 4 });
+    // Every demo PIN as an argon2id hash of its contact; Carol (no PIN) shows no_pin in the lab.
+    const { rows } = await pool.query<{ name: string; pin_hash: string }>(
+      'SELECT c.name, p.pin_hash FROM contact_pins p JOIN contacts c ON c.id = p.contact_id ORDER BY c.name',
+    );
+    expect(rows.map((r) => r.name)).toEqual(Object.keys(DEMO_PINS).sort());
+    for (const r of rows) {
+      expect(r.pin_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+      expect(await argon2.verify(r.pin_hash, DEMO_PINS[r.name] ?? '')).toBe(true);
+    }
     await Promise.all([loadDemoData(pool), loadDemoData(pool)]);
     expect(await counts()).toEqual(first);
   });

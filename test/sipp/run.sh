@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pinverify SIPp pack runner: places one real SIP call into the lab and checks where it ended up.
 #
-#   npm run sipp -- <scenario> [--caller NUMBER] [--service EXTEN] [--expect 'exten=2901 result=failed ...']
+#   npm run sipp -- <scenario> [--caller NUMBER] [--service EXTEN] [--pin 4721] [--expect 'exten=2901 result=failed ...']
 #   npm run sipp -- list
 #
 # It starts the agent phone (uas-agent.xml on 127.0.0.1:5080), places the caller's call
@@ -18,7 +18,7 @@ AGENT_PORT="${SIPP_AGENT_PORT:-5080}"
 AGENT_MEDIA_PORT="${SIPP_AGENT_MEDIA_PORT:-16100}"
 OUT="${SIPP_OUT:-$(mktemp -d /tmp/pinverify-sipp.XXXXXX)}"
 
-# name | uac file | caller | service | expectation
+# name | uac file | caller | service | expectation [| PIN the caller keys]
 SCENARIOS="
 bail-out|uac-bail-out-expect-failed|+12025550101|7001|exten=2901 result=failed reason=caller_bailed method=none route=pinverify-support-autopin
 bail-out-info|uac-bail-out-info-expect-failed|+12025550101|7002|exten=2902 result=failed reason=caller_bailed method=none route=pinverify-accounting-autopin
@@ -30,6 +30,10 @@ no-input|uac-no-input-expect-failed|+12025550101|7001|exten=2901 result=failed r
 wrong-code|uac-wrong-code-expect-failed|+12025550101|7002|exten=2902 result=failed reason=max_attempts method=sms
 hangup-mid-entry|uac-hangup-mid-entry-expect-abandoned|+12025550102|7001|no-agent
 app-down|uac-app-down-expect-unavailable|+12025550101|7001|exten=2901 result=failed reason=unavailable route=pinverify-support-autopin
+pin-right|uac-pin-expect-verified|+12025550101|7005|exten=2005 result=verified reason=ok method=pin route=pinverify-billing-pin|4721
+pin-wrong|uac-pin-three-tries-expect-failed|+12025550101|7005|exten=2905 result=failed reason=max_attempts method=pin route=pinverify-billing-pin|1357
+pin-unknown|uac-pin-three-tries-expect-failed|+12025550199|7005|exten=2905 result=failed reason=no_match contact=none|4721
+pin-not-set|uac-unverifiable-caller-expect-failed|+12025550103|7005|exten=2905 result=failed reason=no_pin method=none
 "
 
 die() { echo "sipp: $*" >&2; exit 2; }
@@ -38,20 +42,28 @@ command -v sipp >/dev/null || die "sipp is not installed (apt-get install sip-te
 name="${1:-}"; shift || true
 if [ -z "$name" ] || [ "$name" = list ]; then
   echo "scenarios (name: caller -> service, expected at the agent):"
-  echo "$SCENARIOS" | awk -F'|' 'NF==5 {printf "  %-18s %-13s -> %s  %s\n", $1, $3, $4, $5}'
+  echo "$SCENARIOS" | awk -F'|' 'NF>=5 {printf "  %-18s %-13s -> %s  %s%s\n", $1, $3, $4, $5, (NF>5 ? "  (keys PIN " $6 ")" : "")}'
   exit 0
 fi
 row=$(echo "$SCENARIOS" | awk -F'|' -v n="$name" '$1==n')
 [ -n "$row" ] || die "unknown scenario '$name' (npm run sipp -- list)"
-IFS='|' read -r _ uac caller service expect <<<"$row"
+IFS='|' read -r _ uac caller service expect pin <<<"$row"
 while [ $# -gt 0 ]; do
   case $1 in
     --caller) caller=$2; shift 2 ;;
     --service) service=$2; shift 2 ;;
     --expect) expect=$2; shift 2 ;;
+    --pin) pin=$2; shift 2 ;;
     *) die "unknown option $1" ;;
   esac
 done
+
+# A PIN becomes the SIPp keys p1..p4 the PIN scenarios key as SIP INFO.
+pin_keys=()
+if [ -n "${pin:-}" ]; then
+  [[ "$pin" =~ ^[0-9]{4}$ ]] || die "--pin: the PIN scenarios key exactly 4 digits"
+  for i in 1 2 3 4; do pin_keys+=(-key "p$i" "${pin:$((i - 1)):1}"); done
+fi
 
 agent_log="$OUT/agent.log"
 rm -f "$agent_log"
@@ -63,7 +75,7 @@ trap 'kill $agent_pid 2>/dev/null' EXIT
 sleep 0.3
 
 echo "sipp: $name: $caller calls $service ($uac.xml)"
-sipp "$SIPP_PBX" -sf "$HERE/$uac.xml" -s "$service" -key caller "$caller" -i 127.0.0.1 -p "$UAC_PORT" \
+sipp "$SIPP_PBX" -sf "$HERE/$uac.xml" -s "$service" -key caller "$caller" "${pin_keys[@]}" -i 127.0.0.1 -p "$UAC_PORT" \
   -mi 127.0.0.1 -mp "$UAC_MEDIA_PORT" -m 1 -trace_err -error_file "$OUT/caller-errors.log" -nostdin -timeout 120 \
   >"$OUT/caller.out" 2>&1
 uac_rc=$?

@@ -44,7 +44,9 @@ function importText(r: ImportReport, o: { partial?: boolean; dryRun?: boolean })
       l.status === 'rejected' || l.status === 'unchanged' || r.written ? l.status : `would be ${l.status}`;
     return `line ${l.line}: ${status} ${who}${l.problems.map((p) => `\n    ${p.field}: ${p.message}`).join('')}`;
   });
-  const counts = `${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected`;
+  const counts =
+    `${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected` +
+    (r.pinsSet > 0 ? `; ${r.pinsSet} PIN${r.pinsSet === 1 ? '' : 's'} set` : '');
   let verdict: string;
   if (r.written) verdict = `imported: ${counts}`;
   else if (o.dryRun) verdict = `dry run, nothing written: ${counts}`;
@@ -113,8 +115,10 @@ export function registerContactsCommands(program: Command, ctx: CliContext): voi
     .addHelpText(
       'after',
       `
-The first line names the columns: name (required), email, mobile, phones, and optionally id.
-phones holds the numbers the contact calls from, separated by ";" (default: the mobile).
+The first line names the columns: name (required), email, mobile, phones, and optionally id
+and pin. phones holds the numbers the contact calls from, separated by ";" (default: the mobile).
+pin sets the contact's static PIN (checked against the PIN policy, stored only as a hash, never
+printed); an empty pin leaves the PIN as it is (pinverify pins clear removes one).
 Numbers without +country code are read with the defaultCountry setting. A line updates the
 contact with its id, or else the one contact with its email; otherwise it adds a contact.
 
@@ -140,7 +144,7 @@ contact with its id, or else the one contact with its email; otherwise it adds a
   contacts
     .command('unlock <id>')
     .description(
-      "clear a lockout after too many wrong codes (failed checks of the last 24 h) and the send counts of the contact's addresses",
+      "clear a lockout after too many wrong codes or PINs (failed checks of the last 24 h) and the send counts of the contact's addresses",
     )
     .action(async (id: string) => {
       const r = await ctx.ops().verifications.unlock(id);

@@ -6,16 +6,19 @@ import { CliUsageError } from '../cli-env';
 import { formatTable } from '../cli-io';
 
 const DEST_HELP = 'exten, exten@context or exten@context:priority';
+const MODE_HELP =
+  'how callers are verified: otp (a one-time code by email or SMS), pin (their static PIN), pin_then_otp (both)';
 
 export function routesTable(routes: readonly Route[]): string {
   if (routes.length === 0)
     return 'no routes (every caller gets the default destinations; see `pinverify settings show`)';
   return formatTable(
-    ['ID', 'TITLE', 'PREVIOUS HOP', 'SUCCESS', 'FAILED', 'ENABLED'],
+    ['ID', 'TITLE', 'PREVIOUS HOP', 'MODE', 'SUCCESS', 'FAILED', 'ENABLED'],
     routes.map((r) => [
       r.id,
       r.title,
       r.previousHop,
+      r.mode,
       r.successDestination,
       r.failedDestination,
       r.enabled ? 'yes' : 'no',
@@ -24,7 +27,7 @@ export function routesTable(routes: readonly Route[]): string {
 }
 
 function describe(r: Route): string {
-  return `route ${r.id} "${r.title}": ${r.previousHop} -> success ${r.successDestination}, failed ${r.failedDestination}${r.enabled ? '' : ' (disabled)'}`;
+  return `route ${r.id} "${r.title}": ${r.previousHop} (${r.mode}) -> success ${r.successDestination}, failed ${r.failedDestination}${r.enabled ? '' : ' (disabled)'}`;
 }
 
 export function registerRoutesCommands(program: Command, ctx: CliContext): void {
@@ -62,6 +65,7 @@ against the running dialplan over AMI; --force saves one that is not there (with
     .requiredOption('--previous-hop <hop>', 'the sub-IVR context, or a route name passed to Stasis')
     .requiredOption('--success <destination>', `where verified callers go: ${DEST_HELP}`)
     .requiredOption('--failed <destination>', `where unverified callers go: ${DEST_HELP}`)
+    .option('--mode <mode>', MODE_HELP, 'otp')
     .option('--disabled', 'add it switched off (callers get the default destinations)')
     .option('--force', 'save even if the PBX check fails or cannot run')
     .action(
@@ -70,6 +74,7 @@ against the running dialplan over AMI; --force saves one that is not there (with
         previousHop: string;
         success: string;
         failed: string;
+        mode: string;
         disabled?: boolean;
         force?: boolean;
       }) => {
@@ -80,6 +85,7 @@ against the running dialplan over AMI; --force saves one that is not there (with
             successDestination: o.success,
             failedDestination: o.failed,
             enabled: !o.disabled,
+            mode: o.mode,
           },
           { force: o.force },
         );
@@ -95,6 +101,7 @@ against the running dialplan over AMI; --force saves one that is not there (with
     .option('--previous-hop <hop>', 'new previous hop')
     .option('--success <destination>', `new success destination: ${DEST_HELP}`)
     .option('--failed <destination>', `new failed destination: ${DEST_HELP}`)
+    .option('--mode <mode>', MODE_HELP)
     .option('--enable', 'switch the route on')
     .option('--disable', 'switch the route off (callers get the default destinations)')
     .option('--force', 'save even if the PBX check fails or cannot run')
@@ -106,6 +113,7 @@ against the running dialplan over AMI; --force saves one that is not there (with
           previousHop?: string;
           success?: string;
           failed?: string;
+          mode?: string;
           enable?: boolean;
           disable?: boolean;
           force?: boolean;
@@ -118,6 +126,7 @@ against the running dialplan over AMI; --force saves one that is not there (with
           successDestination: o.success,
           failedDestination: o.failed,
           enabled: o.enable ? true : o.disable ? false : undefined,
+          mode: o.mode,
         };
         const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
         const saved = await ctx.ops().routes.update(ref, given, { force: o.force });

@@ -366,7 +366,7 @@ describe('admin HTTP API', () => {
       expect(res.body).toMatchObject({
         status: 'ok',
         checks: {
-          postgres: { ok: true, detail: expect.stringContaining('006_verification_settings') as unknown },
+          postgres: { ok: true, detail: expect.stringContaining('008_pin_settings') as unknown },
         },
       });
     });
@@ -435,6 +435,8 @@ describe('admin HTTP API', () => {
       expect(list.status).toBe(200);
       expect(list.body.map((r) => r.previousHop)).toEqual([
         DEMO_ROUTES.accounting.previousHop,
+        DEMO_ROUTES.billing.previousHop,
+        DEMO_ROUTES.fraud.previousHop,
         DEMO_ROUTES.support.previousHop,
       ]);
 
@@ -461,6 +463,21 @@ describe('admin HTTP API', () => {
       expect(removed.status).toBe(200);
       expect(removed.body).toMatchObject({ id, title: 'Sales' });
       expect((await api('GET', `/v1/routes/${id}`)).status).toBe(404);
+    });
+
+    it('sets a route mode (otp, pin, pin_then_otp) and refuses others', async () => {
+      const hop = DEMO_ROUTES.support.previousHop;
+      const pin = await api<Saved<Route>>('PATCH', `/v1/routes/${hop}`, { body: { mode: 'pin' } });
+      expect(pin.status).toBe(200);
+      expect(pin.body.value).toMatchObject({ previousHop: hop, mode: 'pin' });
+      const bad = await api('PATCH', `/v1/routes/${hop}`, { body: { mode: 'voice' } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.problems).toEqual([
+        { field: 'mode', message: 'mode must be one of otp, pin, pin_then_otp' },
+      ]);
+      expect(
+        (await api<Saved<Route>>('PATCH', `/v1/routes/${hop}`, { body: { mode: 'otp' } })).body.value.mode,
+      ).toBe('otp');
     });
 
     it('refuses unknown fields and an empty title, naming each', async () => {
@@ -568,7 +585,7 @@ describe('admin HTTP API', () => {
     it('shows every setting and changes several in one request', async () => {
       const shown = await api('GET', '/v1/settings');
       expect(shown.status).toBe(200);
-      expect(shown.body).toHaveLength(22);
+      expect(shown.body).toHaveLength(28);
       const res = await api('PATCH', '/v1/settings', { body: { codeLength: 8, companyName: 'ACME' } });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
@@ -758,6 +775,62 @@ describe('admin HTTP API', () => {
       );
       expect(rows).toEqual([{ name: 'Alice Renamed' }, { name: 'Nora New' }]);
       expect(await lastChange()).toMatchObject({ actor: `api:${KEY_NAME}`, action: 'contact.import' });
+    });
+
+    it('sets, shows and clears a PIN; the PIN never comes back, only an argon2id hash is stored', async () => {
+      const alice = (await api<ContactWithPhones[]>('GET', '/v1/contacts?search=Alice')).body[0]?.id ?? 0;
+      const set = await api('PUT', `/v1/contacts/${alice}/pin`, { body: { pin: '583920' } });
+      expect(set.status).toBe(200);
+      expect(set.body).toMatchObject({
+        contactId: alice,
+        pinSet: true,
+        setBy: `api:${KEY_NAME}`,
+        warnings: [],
+      });
+      expect(set.text).not.toContain('583920');
+      expect(await lastChange()).toEqual({
+        actor: `api:${KEY_NAME}`,
+        action: 'contact.pin.set',
+        subject: String(alice),
+      });
+      const { rows } = await pool.query<{ pin_hash: string }>(
+        'SELECT pin_hash FROM contact_pins WHERE contact_id = $1',
+        [alice],
+      );
+      expect(rows[0]?.pin_hash).toMatch(/^\$argon2id\$/);
+      const changes = await pool.query('SELECT detail::text AS d FROM config_changes');
+      expect(JSON.stringify(changes.rows)).not.toContain('583920');
+
+      const shown = await api('GET', `/v1/contacts/${alice}/pin`);
+      expect(shown.status).toBe(200);
+      expect(shown.body).toMatchObject({ pinSet: true, pinSource: 'database', locked: false });
+      expect(shown.text).not.toMatch(/argon2|583920/);
+
+      const cleared = await api('DELETE', `/v1/contacts/${alice}/pin`);
+      expect(cleared.body).toMatchObject({ pinSet: false, cleared: true });
+      expect((await api('DELETE', `/v1/contacts/${alice}/pin`)).body).toMatchObject({ cleared: false });
+      expect((await api('GET', '/v1/contacts/99999/pin')).status).toBe(404);
+    });
+
+    it('refuses PINs against the policy, naming why without repeating the PIN', async () => {
+      const alice = (await api<ContactWithPhones[]>('GET', '/v1/contacts?search=Alice')).body[0]?.id ?? 0;
+      for (const [pin, why] of [
+        ['123', 'a PIN has 4 to 8 digits'],
+        ['123456789', 'a PIN has 4 to 8 digits'],
+        ['12a4', 'a PIN is digits only'],
+        ['0000', 'too easy to guess: one digit repeated'],
+        ['3456', 'too easy to guess: a run of digits up or down'],
+        ['4747', 'too easy to guess: a pair of digits repeated'],
+        ['50101', "too easy to guess: the end of the contact's own phone number"],
+      ] as const) {
+        const res = await api('PUT', `/v1/contacts/${alice}/pin`, { body: { pin } });
+        expect(res.status).toBe(400);
+        expect(res.body.problems).toEqual([{ field: 'pin', message: why }]);
+        expect(res.text).not.toContain(`"${pin}"`);
+      }
+      const numeric = await api('PUT', `/v1/contacts/${alice}/pin`, { body: { pin: 5839 } });
+      expect(numeric.status).toBe(400);
+      expect((await api('GET', `/v1/contacts/${alice}/pin`)).body).toMatchObject({ pinSet: true });
     });
 
     it('refuses an import sent as JSON', async () => {

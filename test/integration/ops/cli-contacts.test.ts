@@ -274,7 +274,11 @@ describe('pinverify contacts (CLI)', () => {
       expect(await contacts(pool)).toHaveLength(6);
       const { rows } = await pool.query('SELECT actor, action, detail FROM config_changes');
       expect(rows).toEqual([
-        { actor: 'cli:ops-test', action: 'contact.import', detail: { added: 1, updated: 1, rejected: 3 } },
+        {
+          actor: 'cli:ops-test',
+          action: 'contact.import',
+          detail: { added: 1, updated: 1, rejected: 3, pinsSet: 0 },
+        },
       ]);
 
       // Importing the same file again changes nothing more.
@@ -314,7 +318,7 @@ describe('pinverify contacts (CLI)', () => {
       const header = await cli(['contacts', 'import', '-'], { stdin: 'fullname,email\nX,x@example.com\n' });
       expect(header.code).toBe(1);
       expect(header.err).toContain(
-        'header: unknown column "fullname" (known: id, name, email, mobile, phones)',
+        'header: unknown column "fullname" (known: id, name, email, mobile, phones, pin)',
       );
       expect(header.err).toContain('header: a "name" column is required');
       const missing = await cli(['contacts', 'import', join(dir, 'nope.csv')]);

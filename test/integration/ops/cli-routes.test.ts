@@ -106,10 +106,12 @@ describe('pinverify routes (CLI)', () => {
       const run = await cli(['routes', 'list']);
       expect(run.code).toBe(0);
       const lines = run.out.split('\n');
-      expect(lines[0]).toMatch(/^ID\s+TITLE\s+PREVIOUS HOP\s+SUCCESS\s+FAILED\s+ENABLED$/);
+      expect(lines[0]).toMatch(/^ID\s+TITLE\s+PREVIOUS HOP\s+MODE\s+SUCCESS\s+FAILED\s+ENABLED$/);
       expect(lines.slice(1).map((l) => l.split(/\s{2,}/).slice(2))).toEqual([
-        [ACCOUNTING, '2002', '2902', 'yes'],
-        [SUPPORT, '2001', '2901', 'yes'],
+        [ACCOUNTING, 'otp', '2002', '2902', 'yes'],
+        [DEMO_ROUTES.billing.previousHop, 'pin', '2005', '2905', 'yes'],
+        [DEMO_ROUTES.fraud.previousHop, 'pin_then_otp', '2006', '2906', 'yes'],
+        [SUPPORT, 'otp', '2001', '2901', 'yes'],
       ]);
       expect(run.err).toBe('');
     });
@@ -122,15 +124,13 @@ describe('pinverify routes (CLI)', () => {
         const run = await cli(argv);
         expect(run.code).toBe(0);
         const routes = run.json<Route[]>();
-        expect(routes).toEqual([
-          {
+        expect(routes).toEqual(
+          [DEMO_ROUTES.accounting, DEMO_ROUTES.billing, DEMO_ROUTES.fraud, DEMO_ROUTES.support].map((r) => ({
             id: expect.any(Number) as unknown,
-            ...DEMO_ROUTES.accounting,
+            ...r,
             enabled: true,
-            mode: 'otp',
-          },
-          { id: expect.any(Number) as unknown, ...DEMO_ROUTES.support, enabled: true, mode: 'otp' },
-        ]);
+          })),
+        );
       }
     });
 
@@ -213,7 +213,7 @@ describe('pinverify routes (CLI)', () => {
       expect(run.code).toBe(0);
       expect(run.out).toMatch(
         new RegExp(
-          `^added route \\d+ "Later": ${SALES} -> success 2003@pinverify-destinations:2, failed 2903 \\(disabled\\)$`,
+          `^added route \\d+ "Later": ${SALES} \\(otp\\) -> success 2003@pinverify-destinations:2, failed 2903 \\(disabled\\)$`,
         ),
       );
       expect(await routeRow(pool, SALES)).toMatchObject({ enabled: false });
@@ -392,7 +392,7 @@ describe('pinverify routes (CLI)', () => {
       const run = await cli(['routes', 'remove', id]);
       expect(run.code).toBe(0);
       expect(run.out).toBe(
-        `removed route ${id} "Accounting PIN verification": ${ACCOUNTING} -> success 2002, failed 2902`,
+        `removed route ${id} "Accounting PIN verification": ${ACCOUNTING} (otp) -> success 2002, failed 2902`,
       );
       expect(await routeRow(pool, ACCOUNTING)).toBeUndefined();
       expect(await lastChange(pool)).toMatchObject({
