@@ -88,9 +88,19 @@ export function createPinChecker(deps: PinCheckerDeps): PinChecker {
     const at = deps.now?.() ?? new Date();
     const started = Date.now();
     const host = new URL(s.pinWebhookUrl).host;
-    let res: Response;
+    const late = () =>
+      new PinWebhookError(`the PIN webhook at ${host} did not answer within ${s.pinWebhookTimeoutMs} ms`);
+    // A timer of our own rather than AbortSignal.any([..., AbortSignal.timeout()]): on Node 20
+    // the combined signal can lose its timeout to a garbage collection (nodejs/node#55428), and
+    // a silent CRM would then hold the caller until the flow's own deadline.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), s.pinWebhookTimeoutMs);
+    const onCallerAbort = () => controller.abort();
+    signal.addEventListener('abort', onCallerAbort, { once: true });
+    let status: number;
+    let text: string;
     try {
-      res = await doFetch(s.pinWebhookUrl, {
+      const res = await doFetch(s.pinWebhookUrl, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -100,29 +110,32 @@ export function createPinChecker(deps: PinCheckerDeps): PinChecker {
         },
         body: payload,
         redirect: 'error',
-        signal: AbortSignal.any([signal, AbortSignal.timeout(s.pinWebhookTimeoutMs)]),
+        signal: controller.signal,
       });
+      status = res.status;
+      // The body is read under the same deadline: a CRM that stalls mid-answer is late, not wrong.
+      text = await res.text();
     } catch (err) {
-      const e = err as { name?: string; cause?: { code?: string } };
-      if (e.name === 'TimeoutError' || e.name === 'AbortError')
-        throw new PinWebhookError(
-          `the PIN webhook at ${host} did not answer within ${s.pinWebhookTimeoutMs} ms`,
-        );
+      if (controller.signal.aborted) throw late();
+      const e = err as { cause?: { code?: string } };
       throw new PinWebhookError(
         `the PIN webhook at ${host} could not be reached${e.cause?.code ? ` (${e.cause.code})` : ''}`,
       );
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onCallerAbort);
     }
     const ms = Date.now() - started;
-    const text = await res.text().catch(() => '');
     deps.log.info('PIN webhook answered', {
       host,
       webhookId: id,
       caller: req.caller ? maskPhone(req.caller) : null,
       route: req.route,
-      status: res.status,
+      status,
       ms,
     });
-    if (!res.ok) throw new PinWebhookError(`the PIN webhook at ${host} answered HTTP ${res.status}`);
+    if (status < 200 || status > 299)
+      throw new PinWebhookError(`the PIN webhook at ${host} answered HTTP ${status}`);
     let body: unknown;
     try {
       body = JSON.parse(text);

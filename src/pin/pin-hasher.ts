@@ -27,7 +27,15 @@ export interface PinHasher {
   needsRehash(hash: string): boolean;
 }
 
-export function createArgon2PinHasher(options = PIN_HASH_OPTIONS): PinHasher {
+/** argon2id cost parameters (memory in KiB). */
+export interface PinHashOptions {
+  type: typeof argon2.argon2id;
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export function createArgon2PinHasher(options: PinHashOptions = PIN_HASH_OPTIONS): PinHasher {
   let dummy: Promise<string> | null = null;
   return {
     hash: (pin) => argon2.hash(pin, options),

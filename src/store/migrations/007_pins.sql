@@ -1,6 +1,6 @@
 -- Static security PINs (route modes pin and pin_then_otp; src/domain/pin.ts has the policy).
 
--- One PIN per contact, only as an argon2id hash in PHC form ($argon2id$v=19$m=...,t=...,p=...$salt$hash),
+-- One PIN per contact, only as an argon2id hash in PHC form ($argon2id$v=19$m=...,p=...,t=...$salt$hash),
 -- so the cost parameters travel with each hash and can be raised later. A table of its own: no
 -- query that lists or exports contacts can ever print a hash by accident. A contact's PIN goes
 -- with the contact.
