@@ -316,7 +316,8 @@ cmd_up() {
 Place a test call:
   - SIPp:      npm run sipp -- list, then e.g. npm run sipp -- bail-out  (see test/sipp/README.md)
   - softphone: register user "softphone", password "$LAB_SOFTPHONE_PASSWORD", at 127.0.0.1:5060 (UDP);
-               dial 7000 (main IVR), 7001 (Support), 7002 (Accounting), 7003 (no route).
+               dial 7000 (main IVR), 7001 (Support), 7002 (Accounting), 7003 (no route),
+               7005 (security PIN: Alice keys 4721), 7006 (PIN, then a code).
                It calls as demo contact Alice (+12025550101). Agents answer at sip:2xxx@127.0.0.1:5080.
   - Messages with the codes print in:  npm run lab -- logs sinks -f
   - Ops CLI:  export PINVERIFY_ENV_FILE=$LAB_DIR/pinverify.env; npx pinverify --help
