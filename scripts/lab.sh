@@ -248,7 +248,8 @@ stop_pid() {
   if pid_alive "$f"; then
     local pid; pid=$(cat "$f")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # 15 s: the app drains its calls first (SHUTDOWN_DRAIN_MS, then routes the rest).
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
     say "$1 stopped"
   fi

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import ari from 'ari-client';
 import { createAmiClient } from './ami/ami-client';
 import { createAmiResultPublisher } from './ami/ami-result-publisher';
-import { attachStasisApp } from './ari/stasis-app';
+import { superviseAri, type AriSupervisor } from './ari/ari-supervisor';
+import { createStasisApp } from './ari/stasis-app';
 import { CallSession } from './call/call-session';
 import { systemClock } from './call/clock';
 import { ConfigError, loadAppConfig, type AppConfig } from './config/app-config';
@@ -94,7 +95,8 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     log,
   });
 
-  let client: ari.Client | null = null;
+  // The ARI connection, kept up forever by our supervisor (created below, after the app).
+  let supervisor: AriSupervisor<ari.Client> | null = null;
   const health = createHealthCheck({
     async postgres() {
       const db = await checkDb(pool);
@@ -102,9 +104,13 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
       return `PostgreSQL ${db.serverVersion}, schema ${db.schemaVersion ?? 'not migrated'}`;
     },
     async ari() {
-      if (!client) throw new Error(`not connected to ${cfg.ARI_URL}`);
-      const info = await client.asterisk.getInfo();
-      return `Asterisk ${info.system?.version ?? '?'}, app ${cfg.ARI_APP}`;
+      const c = supervisor?.client;
+      if (!c)
+        throw new Error(
+          `not connected to ${cfg.ARI_URL} (reconnecting; ${supervisor?.failures ?? 0} failed tries${supervisor?.lastError ? `: ${supervisor.lastError}` : ''})`,
+        );
+      const info = await c.asterisk.getInfo();
+      return `Asterisk ${info.system?.version ?? '?'}, app ${cfg.ARI_APP}, ${app.active()} calls in the app`;
     },
     async ami() {
       await ami.action({ Action: 'Ping' }, 1500);
@@ -128,43 +134,66 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     log.info('admin API listening', { url: address });
   }
 
-  client = await ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD);
-  client.on('WebSocketReconnecting', () => log.warn('ARI websocket lost, reconnecting'));
-  client.on('WebSocketMaxRetries', () => {
-    // Without ARI the app can do nothing; exit so the supervisor restarts it. Calls meanwhile
-    // take the dialplan's "app unavailable" path.
-    log.error('ARI unreachable after retries; exiting');
-    process.exit(1);
-  });
-
-  const app = attachStasisApp({
-    client,
+  const app = createStasisApp({
     app: cfg.ARI_APP,
+    client: () => supervisor?.client ?? null,
     log,
     startCall(entry, channel) {
       const callId = randomUUID();
       const callLog = log.child({ callId, channelId: entry.channelId });
-      callLog.info('call entered', {
+      callLog.info(entry.reclaimed ? 'call reclaimed' : 'call entered', {
         caller: maskPhone(entry.callerId),
         context: entry.context,
         args: entry.args,
       });
       const session = new CallSession(channel, systemClock, { log: callLog });
       // One child logger per call, handed to everything that works on the call.
-      createCallFlow({ config: configStore, audit, publisher, clock: systemClock, log: callLog, modes })
+      const done = createCallFlow({
+        config: configStore,
+        audit,
+        publisher,
+        clock: systemClock,
+        log: callLog,
+        modes,
+      })
         .run(session, { ...entry, callId })
         .then((o) => callLog.info('call done', { ...o }))
         .catch((err: unknown) => callLog.error('flow crashed', { problem: String(err) }));
-      return session;
+      return { handle: (e) => session.handle(e), interrupt: () => session.interrupt(), done };
     },
   });
-  await client.start(cfg.ARI_APP);
-  log.info('pinverify ready', { app: cfg.ARI_APP, ari: cfg.ARI_URL });
+  // Connects (and reconnects) forever; every connect re-registers the handlers, starts the app
+  // and reclaims the calls left in it meanwhile. Calls meanwhile take the dialplan's
+  // "app unavailable" path.
+  supervisor = superviseAri<ari.Client>({
+    connect: () => ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD),
+    async onConnected(client) {
+      app.attach(client);
+      await client.start(cfg.ARI_APP);
+      log.info('ARI application registered', { app: cfg.ARI_APP, ari: cfg.ARI_URL });
+      // Not awaited into the connect: a slow list must not hold up new calls.
+      app
+        .reclaim(client)
+        .catch((err: unknown) =>
+          log.warn('reclaiming calls left in the app failed', { problem: String(err) }),
+        );
+    },
+    clock: systemClock,
+    log,
+  });
+  log.info('pinverify started; connecting to ARI', { app: cfg.ARI_APP, ari: cfg.ARI_URL });
 
   return async () => {
-    log.info('shutting down', { activeCalls: app.active() });
+    // Drain: new calls are routed at once; calls in progress get drainMs to finish, then their
+    // prompts end and they are continued at their failed destination (app_restarted).
+    log.info('shutting down: draining calls', { activeCalls: app.active(), drainMs: cfg.SHUTDOWN_DRAIN_MS });
+    app.drain();
+    if (!(await app.idle(cfg.SHUTDOWN_DRAIN_MS))) {
+      log.warn('drain time over: routing the calls still in the app', { activeCalls: app.active() });
+      await app.interruptAll(10_000);
+    }
     stopHousekeeping();
-    client?.stop();
+    supervisor?.stop();
     await admin?.close();
     ami.close();
     await listener.close();

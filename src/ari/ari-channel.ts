@@ -12,12 +12,26 @@ export function isChannelGone(err: unknown): boolean {
   return /Channel not found|not in Stasis|Channel not in Stasis application|"message":"Not found"/i.test(msg);
 }
 
-export function createAriChannel(client: Client, channelId: string, timeoutMs = 5000): ChannelControl {
+/**
+ * The ids of a channel's playbacks. A session plays one playback at a time, so two ids taken in
+ * turn never collide with a playback still finishing; and they are known from the channel id
+ * alone, so after an app restart the playback a dead session left running can be stopped (ARI
+ * queues every other command to the channel behind it: answer, variables, continue).
+ */
+export function playbackIdsFor(channelId: string): [string, string] {
+  return [`${channelId}-pv-a`, `${channelId}-pv-b`];
+}
+
+/** `client` gives the connected client at the time of each request (it changes on reconnect). */
+export function createAriChannel(client: () => Client, channelId: string, timeoutMs = 5000): ChannelControl {
+  const playbackIds = playbackIdsFor(channelId);
+  let turn = 1;
   async function call<T>(what: string, op: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
-        op(),
+        // Inside a promise, so "not connected" from client() is a rejection like any other.
+        new Promise<T>((resolve) => resolve(op())),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`ARI ${what} did not answer within ${timeoutMs} ms`)),
@@ -34,31 +48,32 @@ export function createAriChannel(client: Client, channelId: string, timeoutMs = 
   }
   return {
     channelId,
-    answer: () => call('answer', () => client.channels.answer({ channelId })),
+    answer: () => call('answer', () => client().channels.answer({ channelId })),
     async startPlayback(media) {
-      const playbackId = randomUUID();
-      await call('play', () => client.channels.play({ channelId, media, playbackId }));
+      turn = (turn + 1) % 2;
+      const playbackId = playbackIds[turn] ?? randomUUID();
+      await call('play', () => client().channels.play({ channelId, media, playbackId }));
       return playbackId;
     },
     async stopPlayback(playbackId) {
       try {
-        await call('stop playback', () => client.playbacks.stop({ playbackId }));
+        await call('stop playback', () => client().playbacks.stop({ playbackId }));
       } catch (err) {
         // The playback may have finished in the meantime: nothing to stop.
         if (!(err instanceof Error && /Playback not found|not found/i.test(err.message))) throw err;
       }
     },
     setVariable: (variable, value) =>
-      call('set variable', () => client.channels.setChannelVar({ channelId, variable, value })),
+      call('set variable', () => client().channels.setChannelVar({ channelId, variable, value })),
     continueInDialplan: (t: DialplanTarget) =>
       call('continue', () =>
-        client.channels.continueInDialplan({
+        client().channels.continueInDialplan({
           channelId,
           context: t.context,
           extension: t.exten,
           priority: t.priority,
         }),
       ),
-    hangup: () => call('hangup', () => client.channels.hangup({ channelId })),
+    hangup: () => call('hangup', () => client().channels.hangup({ channelId })),
   };
 }

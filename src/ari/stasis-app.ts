@@ -7,31 +7,56 @@ import type {
   StasisStart,
 } from 'ari-client';
 import type { ChannelControl, ChannelEvent } from '../call/channel-control';
-import { createAriChannel } from './ari-channel';
+import { createAriChannel, playbackIdsFor } from './ari-channel';
 
-/** What the app learns about a call when it enters Stasis. */
+/** What the app learns about a call when it enters Stasis (or is found there after a restart). */
 export interface StasisEntry {
   channelId: string;
   callerId: string;
   /** The dialplan context Stasis() ran in: the sub-IVR, i.e. the previous hop. */
   context: string;
   args: Record<string, string>;
+  /** Found in the app after a restart, or arrived while the app drains: route it at once. */
+  reclaimed?: boolean;
 }
 
-/** Receives a call's channel events, in the order ARI delivered them. */
-export interface CallHandler {
+/** One call's flow as the router sees it. */
+export interface CallRun {
+  /** Receives the call's channel events, in the order ARI delivered them. */
   handle(event: ChannelEvent): void;
+  /** Ends prompts and key entry so the flow routes the caller now (shutdown). */
+  interrupt(): void;
+  /** Settles when the flow is over (whatever became of the channel). */
+  readonly done: Promise<unknown>;
 }
 
 export interface StasisAppOptions {
-  client: Client;
   app: string;
-  /** Starts a call; returns its event sink. Called once per channel. */
-  startCall(entry: StasisEntry, channel: ChannelControl): CallHandler;
+  /** The connected ARI client, or null while the supervisor reconnects. */
+  client(): Client | null;
+  /** Starts a call's flow. Called once per channel. */
+  startCall(entry: StasisEntry, channel: ChannelControl): CallRun;
   log: {
     info(m: string, meta?: Record<string, unknown>): void;
     warn(m: string, meta?: Record<string, unknown>): void;
   };
+}
+
+export interface StasisApp {
+  /** Registers the event handlers on a newly connected client (every reconnect). */
+  attach(client: Client): void;
+  /**
+   * Calls sitting in the app without a running flow (the app restarted, or events were lost
+   * while ARI was away) are started as reclaimed calls. Returns how many.
+   */
+  reclaim(client: Client): Promise<number>;
+  /** From now on, new calls are routed at once as reclaimed (the app is shutting down). */
+  drain(): void;
+  /** Interrupts every running flow and resolves when all are over, or after `ms`. */
+  interruptAll(ms: number): Promise<void>;
+  /** Resolves when no flow runs, or after `ms`; true when none is left. */
+  idle(ms: number): Promise<boolean>;
+  active(): number;
 }
 
 /**
@@ -49,52 +74,141 @@ export function parseStasisArgs(args: string | string[] | undefined): Record<str
   return out;
 }
 
+/** The Stasis arguments of a channel found in the app, from its dialplan app data ("pinverify,route=x"). */
+export function argsFromAppData(appData: string, app: string): Record<string, string> | null {
+  const [name, ...rest] = appData.split(',');
+  if (name?.trim() !== app) return null;
+  return parseStasisArgs(rest);
+}
+
 /**
- * Routes ARI events to per-call handlers. Each call is independent: no global lock, one map
- * lookup per event. Events for channels we do not know (late events after hangup, channels of
- * other apps) are ignored.
+ * Routes ARI events to per-call flows. Each call is independent: no global lock, one map lookup
+ * per event. Events for channels we do not know (late events after hangup, channels of other
+ * apps) are ignored. The map outlives the ARI client: after a reconnect the same calls go on.
  */
-export function attachStasisApp(opts: StasisAppOptions): { active(): number } {
-  const calls = new Map<string, CallHandler>();
-  const { client } = opts;
+export function createStasisApp(opts: StasisAppOptions): StasisApp {
+  const calls = new Map<string, CallRun>();
+  let draining = false;
 
-  client.on('StasisStart', (event: StasisStart, channel: Channel) => {
-    if (event.application !== opts.app) return;
-    // A duplicate StasisStart (or one for a channel already handled) must not start a second flow.
-    if (calls.has(channel.id)) return;
-    const entry: StasisEntry = {
-      channelId: channel.id,
-      callerId: channel.caller?.number ?? '',
-      context: channel.dialplan?.context ?? '',
-      args: parseStasisArgs(event.args),
-    };
-    const handler = opts.startCall(entry, createAriChannel(client, channel.id));
-    calls.set(channel.id, handler);
-  });
+  const getClient = (): Client => {
+    const c = opts.client();
+    if (!c) throw new Error('ARI is not connected (reconnecting)');
+    return c;
+  };
 
-  client.on('ChannelDtmfReceived', (event: ChannelDtmfReceived, channel: Channel) => {
-    calls.get(channel.id)?.handle({ type: 'dtmf', digit: event.digit });
-  });
-
-  client.on('PlaybackFinished', (_event: PlaybackFinished, playback: Playback) => {
-    const target = playback.target_uri ?? '';
-    if (!target.startsWith('channel:')) return;
-    calls
-      .get(target.slice('channel:'.length))
-      ?.handle({ type: 'playback-finished', playbackId: playback.id });
-  });
+  function start(entry: StasisEntry): void {
+    if (calls.has(entry.channelId)) return;
+    const run = opts.startCall(
+      draining ? { ...entry, reclaimed: true } : entry,
+      createAriChannel(getClient, entry.channelId),
+    );
+    calls.set(entry.channelId, run);
+    // A finished flow's channel that is still in the app later is reclaimed, not ignored.
+    void run.done.finally(() => {
+      if (calls.get(entry.channelId) === run) calls.delete(entry.channelId);
+    });
+  }
 
   const gone = (channelId: string) => {
-    const h = calls.get(channelId);
-    if (!h) return;
+    const run = calls.get(channelId);
+    if (!run) return;
     calls.delete(channelId);
-    h.handle({ type: 'hangup' });
+    run.handle({ type: 'hangup' });
   };
-  client.on('ChannelHangupRequest', (_e, channel: Channel) => gone(channel.id));
-  client.on('ChannelDestroyed', (_e, channel: Channel) => gone(channel.id));
-  // StasisEnd: the channel left the app (continued in the dialplan, or hung up). Either way no
-  // verb may touch it any more.
-  client.on('StasisEnd', (_e, channel: Channel) => gone(channel.id));
 
-  return { active: () => calls.size };
+  /** Waits until no flow runs (calls arriving meanwhile included), or `ms` passed. */
+  async function settle(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (calls.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      const pending = [...calls.values()].map((r) => r.done.catch(() => undefined));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(pending),
+        new Promise((resolve) => (timer = setTimeout(resolve, left))),
+      ]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  return {
+    attach(client) {
+      client.on('StasisStart', (event: StasisStart, channel: Channel) => {
+        if (event.application !== opts.app) return;
+        // A duplicate StasisStart (or one for a channel already handled) must not start a second flow.
+        start({
+          channelId: channel.id,
+          callerId: channel.caller?.number ?? '',
+          context: channel.dialplan?.context ?? '',
+          args: parseStasisArgs(event.args),
+        });
+      });
+      client.on('ChannelDtmfReceived', (event: ChannelDtmfReceived, channel: Channel) => {
+        calls.get(channel.id)?.handle({ type: 'dtmf', digit: event.digit });
+      });
+      client.on('PlaybackFinished', (_event: PlaybackFinished, playback: Playback) => {
+        const target = playback.target_uri ?? '';
+        if (!target.startsWith('channel:')) return;
+        calls
+          .get(target.slice('channel:'.length))
+          ?.handle({ type: 'playback-finished', playbackId: playback.id });
+      });
+      client.on('ChannelHangupRequest', (_e, channel: Channel) => gone(channel.id));
+      client.on('ChannelDestroyed', (_e, channel: Channel) => gone(channel.id));
+      // StasisEnd: the channel left the app (continued in the dialplan, or hung up). Either way no
+      // verb may touch it any more.
+      client.on('StasisEnd', (_e, channel: Channel) => gone(channel.id));
+    },
+
+    async reclaim(client) {
+      const app = await client.applications.get({ applicationName: opts.app });
+      const ids = app.channel_ids ?? [];
+      const orphans = (Array.isArray(ids) ? ids : [ids]).filter((id) => !calls.has(id));
+      let reclaimed = 0;
+      for (const id of orphans) {
+        let channel: Channel;
+        try {
+          channel = await client.channels.get({ channelId: id });
+        } catch {
+          continue; // hung up meanwhile
+        }
+        // Only a channel still running Stasis(<our app>) is ours to route (one that already
+        // continued in the dialplan may linger in the list for a moment).
+        const d = channel.dialplan as Channel['dialplan'] & { app_name?: string; app_data?: string };
+        if (d.app_name !== undefined && d.app_name !== 'Stasis') continue;
+        const args = d.app_data !== undefined ? argsFromAppData(d.app_data, opts.app) : {};
+        if (args === null) continue;
+        // The dead session's prompt may still be playing; every command to the channel would
+        // wait behind it.
+        await Promise.allSettled(
+          playbackIdsFor(id).map((playbackId) => client.playbacks.stop({ playbackId })),
+        );
+        start({
+          channelId: id,
+          callerId: channel.caller?.number ?? '',
+          context: d.context ?? '',
+          args,
+          reclaimed: true,
+        });
+        reclaimed += 1;
+      }
+      if (reclaimed > 0) opts.log.warn('reclaimed calls left in the app', { reclaimed });
+      return reclaimed;
+    },
+
+    drain() {
+      draining = true;
+    },
+
+    async interruptAll(ms) {
+      for (const run of calls.values()) run.interrupt();
+      await settle(ms);
+    },
+
+    idle: (ms) => settle(ms),
+
+    active: () => calls.size,
+  };
 }

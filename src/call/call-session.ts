@@ -10,6 +10,7 @@
  */
 import {
   CallGoneError,
+  CallInterruptedError,
   type ChannelControl,
   type ChannelEvent,
   type DialplanTarget,
@@ -25,7 +26,15 @@ export interface CallSessionLogger {
 export interface CallSessionOptions {
   /** Where harmless channel errors (e.g. stopping a playback that just ended) are reported. */
   log?: CallSessionLogger;
+  /**
+   * The longest a playback may go without its PlaybackFinished event before it is taken as
+   * finished: a lost event must not leave a caller waiting forever.
+   */
+  playbackDeadlineMs?: number;
 }
+
+/** Longer than any prompt list pinverify plays (the longest is about 15 s). */
+export const DEFAULT_PLAYBACK_DEADLINE_MS = 60_000;
 
 /** What the session and a playback need from the running verb, whatever its result type. */
 interface ActiveVerb {
@@ -33,6 +42,7 @@ interface ActiveVerb {
   onDtmf: ((digit: string) => void) | null;
   onPlaybackFinished: (playbackId: string) => void;
   reject(err: unknown): void;
+  timer(ms: number, fn: () => void): TimerHandle;
 }
 
 /** The verb currently running: its promise, its timers, and who consumes the channel's events. */
@@ -59,6 +69,8 @@ class RunningVerb<T> implements ActiveVerb {
 
   /** A timer that dies with the verb, so a late timeout can never act on a later verb. */
   timer(ms: number, fn: () => void): TimerHandle {
+    // A verb already over needs no timer (e.g. a playback that started after an interrupt).
+    if (this.settled) return { cancel: () => undefined };
     const handle = this.clock.setTimer(ms, () => {
       this.timers.delete(handle);
       if (!this.settled) fn();
@@ -105,6 +117,8 @@ class PromptPlayback {
   /** Resolves with the playback id, or null when there is nothing (left) to stop. */
   private readonly started: Promise<string | null>;
   private stopping: Promise<void> | null = null;
+  /** Takes the playback as finished if its PlaybackFinished event never comes. */
+  private deadline: TimerHandle | null = null;
 
   constructor(
     private readonly session: PlaybackHost,
@@ -113,6 +127,7 @@ class PromptPlayback {
     media: string[],
     private readonly onFinished: () => void,
     private readonly log: CallSessionLogger | undefined,
+    deadlineMs: number,
   ) {
     if (media.length === 0) {
       this.state = 'finished';
@@ -131,6 +146,14 @@ class PromptPlayback {
             return null;
           }
           this.state = 'playing';
+          this.deadline = verb.timer(deadlineMs, () => {
+            if (this.state !== 'playing') return;
+            this.log?.warn('no PlaybackFinished event in time; taking the playback as finished', {
+              playbackId: id,
+              deadlineMs,
+            });
+            this.finish();
+          });
           return id;
         },
         (err: unknown) => {
@@ -149,11 +172,13 @@ class PromptPlayback {
 
   /** Stops the playback if it is (or is about to be) playing. Never rejects. */
   stop(): Promise<void> {
+    this.deadline?.cancel();
     this.stopping ??= this.doStop();
     return this.stopping;
   }
 
   private finish(): void {
+    this.deadline?.cancel();
     this.state = 'finished';
     if (this.stopping === null) this.onFinished();
   }
@@ -181,6 +206,9 @@ export class CallSession implements CallVerbs {
   /** A terminator expected right after a gather completed at maxDigits (see gather()). */
   private trailingTerminator: { digit: string; until: number } | null = null;
   private current: ActiveVerb | null = null;
+  /** The playback of the running play or gather, for interrupt(). */
+  private currentPlayback: PromptPlayback | null = null;
+  private interrupted = false;
   private readonly goneSignal: Promise<void>;
   private signalGone!: () => void;
 
@@ -196,6 +224,21 @@ export class CallSession implements CallVerbs {
 
   get gone(): boolean {
     return this.isGone;
+  }
+
+  /**
+   * Ends prompts and key entry for good (the app is shutting down): the running play or gather
+   * and every later one reject with CallInterruptedError; answer, variables, continue and hangup
+   * still work, so the flow can route the caller.
+   */
+  interrupt(): void {
+    if (this.interrupted || this.isGone) return;
+    this.interrupted = true;
+    const verb = this.current;
+    if (verb && (verb.name === 'play' || verb.name === 'gather')) {
+      void this.currentPlayback?.stop();
+      verb.reject(new CallInterruptedError());
+    }
   }
 
   whenGone(): Promise<void> {
@@ -374,8 +417,17 @@ export class CallSession implements CallVerbs {
       isGone: () => this.isGone,
       channelCall: (op) => this.channelCall(op),
     };
-    const playback = new PromptPlayback(host, this.channel, verb, media, onFinished, this.options.log);
+    const playback = new PromptPlayback(
+      host,
+      this.channel,
+      verb,
+      media,
+      onFinished,
+      this.options.log,
+      this.options.playbackDeadlineMs ?? DEFAULT_PLAYBACK_DEADLINE_MS,
+    );
     verb.onPlaybackFinished = (id) => playback.finishedEvent(id);
+    this.currentPlayback = playback;
     return playback;
   }
 
@@ -398,10 +450,15 @@ export class CallSession implements CallVerbs {
       throw new Error(`CallSession: ${name}() called while ${this.current.name}() is still running`);
     }
     if (this.isGone) return Promise.reject(new CallGoneError());
+    if (this.interrupted && (name === 'play' || name === 'gather'))
+      return Promise.reject(new CallInterruptedError());
     if (this.continued)
       throw new Error(`CallSession: ${name}() called after the call continued in the dialplan`);
     const verb: RunningVerb<T> = new RunningVerb<T>(name, this.clock, () => {
-      if (this.current === verb) this.current = null;
+      if (this.current === verb) {
+        this.current = null;
+        this.currentPlayback = null;
+      }
     });
     this.current = verb;
     return verb;

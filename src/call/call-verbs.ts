@@ -58,3 +58,7 @@ export interface CallVerbs {
 export function isCallGone(err: unknown): boolean {
   return err instanceof CallGoneError || (err instanceof Error && err.name === 'CallGoneError');
 }
+
+export function isCallInterrupted(err: unknown): boolean {
+  return err instanceof Error && err.name === 'CallInterruptedError';
+}

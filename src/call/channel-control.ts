@@ -32,3 +32,14 @@ export class CallGoneError extends Error {
     this.name = 'CallGoneError';
   }
 }
+
+/**
+ * The app is shutting down (SIGTERM, drain time over): prompts and key entry end at once, so the
+ * flow can still set the result and continue the caller at the failed destination.
+ */
+export class CallInterruptedError extends Error {
+  constructor(message = 'the app is shutting down') {
+    super(message);
+    this.name = 'CallInterruptedError';
+  }
+}

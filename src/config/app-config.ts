@@ -46,6 +46,13 @@ export const appConfigSchema = z.object({
       error: 'PINVERIFY_PIN_WEBHOOK_SECRET must be whsec_ followed by base64 of at least 24 random bytes',
     })
     .optional(),
+  /** On SIGTERM, how long calls in progress may take to finish before they are routed (ms). */
+  SHUTDOWN_DRAIN_MS: z.coerce
+    .number({ error: 'SHUTDOWN_DRAIN_MS must be a number of milliseconds' })
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(20_000),
   SMTP_HOST: z.string().min(1, { error: 'SMTP_HOST is required' }),
   SMTP_PORT: port('SMTP_PORT').default(587),
   SMTP_SECURE: z

@@ -21,6 +21,8 @@ export const REASONS = [
   // PIN mode: the caller's contact has no PIN set (an agent verifies by hand, or ops set one).
   'no_pin',
   'abandoned',
+  // The app restarted (or shut down) while the call was in it: reclaimed and sent to the failed destination.
+  'app_restarted',
   'unavailable',
   'internal_error',
 ] as const;

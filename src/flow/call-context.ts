@@ -6,7 +6,7 @@
  * these concerns itself.
  */
 import type { CallVerbs } from '../call/call-verbs';
-import { isCallGone } from '../call/call-verbs';
+import { isCallGone, isCallInterrupted } from '../call/call-verbs';
 import { CallGoneError } from '../call/channel-control';
 import type { Clock } from '../call/clock';
 import type { CallMethod, Contact, FlowSettings, Reason, Route } from '../domain';
@@ -28,6 +28,11 @@ export interface CallEntry {
   context: string;
   /** Stasis arguments given as key=value. */
   args: Record<string, string>;
+  /**
+   * The call was found in the app after a restart (or arrived while it drains for shutdown):
+   * route it to the failed destination at once with reason app_restarted.
+   */
+  reclaimed?: boolean;
 }
 
 /** Ends verification early with a failed verdict; thrown from deep in a flow, caught by the call flow. */
@@ -113,6 +118,8 @@ export class CallContext {
       await fn();
     } catch (err) {
       if (this.isGone(err)) throw err;
+      // Shutting down: prompts are skipped on purpose, nothing to report.
+      if (isCallInterrupted(err)) return;
       this.log.error(`${what} failed`, { callId: this.entry.callId, error: this.describe(err) });
     }
   }

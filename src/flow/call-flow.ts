@@ -16,6 +16,7 @@
  */
 import type { CallVerbs } from '../call/call-verbs';
 import { CallGoneError, type DialplanTarget } from '../call/channel-control';
+import { isCallInterrupted } from '../call/call-verbs';
 import type { Clock } from '../call/clock';
 import type { CallOutcome, Reason, RouteMode, VerificationResult } from '../domain';
 import { maskPhone } from '../log/mask';
@@ -102,11 +103,12 @@ async function script(deps: CallFlowDeps, ctx: CallContext): Promise<CallOutcome
     await ctx.call.answer();
     ctx.step = 'config';
     await loadRoute(deps, ctx);
-    verdict = await deps.modes[ctx.route?.mode ?? 'otp'].verify(ctx);
+    verdict = ctx.entry.reclaimed ? reclaimed(ctx) : await deps.modes[ctx.route?.mode ?? 'otp'].verify(ctx);
   } catch (err) {
     if (err instanceof FlowEnd)
       verdict = { result: 'failed', reason: err.reason, lead: err.lead, final: err.final };
     else if (ctx.isGone(err)) return abandon(deps, ctx);
+    else if (isCallInterrupted(err)) verdict = interrupted(ctx);
     else verdict = internalError(ctx, err);
   }
   try {
@@ -191,6 +193,7 @@ function finalPrompts(verdict: Verdict): PromptName[] {
       // Never a verification attempt: an agent verifies by hand.
       return ['connecting'];
     case 'internal_error':
+    case 'app_restarted':
       return ['technical-problem', 'not-verified'];
     case 'ok':
     case 'no_input':
@@ -257,6 +260,20 @@ async function abandon(deps: CallFlowDeps, ctx: CallContext): Promise<CallOutcom
   closeAudit(deps, ctx, outcome);
   await publish(deps, ctx, outcome);
   return outcome;
+}
+
+/** A call the app found in Stasis after a restart: no verification, straight to the failed destination. */
+function reclaimed(ctx: CallContext): Verdict {
+  ctx.audit('reclaimed', { step: 'start' });
+  ctx.log.warn('call reclaimed after an app restart', { callId: ctx.entry.callId, route: ctx.routeName });
+  return { result: 'failed', reason: 'app_restarted', final: ['connecting'] };
+}
+
+/** The app is shutting down and the call's drain time is over. */
+function interrupted(ctx: CallContext): Verdict {
+  ctx.audit('reclaimed', { step: ctx.step, shutdown: true });
+  ctx.log.warn('call interrupted by shutdown', { callId: ctx.entry.callId, step: ctx.step });
+  return { result: 'failed', reason: 'app_restarted', final: [] };
 }
 
 function internalError(ctx: CallContext, err: unknown): Verdict {

@@ -57,6 +57,7 @@ export type AuditKind =
   | 'expired'
   | 'refused'
   | 'pin_check'
+  | 'reclaimed'
   | 'outcome'
   | 'hangup'
   | 'error';

@@ -133,6 +133,8 @@ export interface HarnessOptions {
   dependencyTimeoutMs?: number;
   /** PINs by contact id (pinSource database). */
   pins?: Record<number, string>;
+  /** CallSession's playback deadline (default: an hour, out of the way). */
+  playbackDeadlineMs?: number;
 }
 
 export interface FinishedCall {
@@ -156,7 +158,11 @@ export function sequentialIds(): () => string {
 export function createFlowHarness(options: HarnessOptions = {}) {
   const clock = new FakeClock();
   const channel = new FakeChannel('chan-1');
-  const session = new CallSession(channel, clock);
+  // Tests of code expiry skip minutes of time inside one prompt; the playback deadline that
+  // would cut such a prompt short is proven on its own (test/unit/call-session-interrupt.test.ts).
+  const session = new CallSession(channel, clock, {
+    playbackDeadlineMs: options.playbackDeadlineMs ?? 3_600_000,
+  });
   channel.connect((event) => session.handle(event));
   const config = new FakeConfigStore(
     { ...TEST_SETTINGS, ...options.settings },

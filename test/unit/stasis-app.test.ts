@@ -1,34 +1,81 @@
 import { EventEmitter } from 'node:events';
 import type { Client } from 'ari-client';
 import type { ChannelEvent } from '../../src/call/channel-control';
-import { attachStasisApp, parseStasisArgs, type StasisEntry } from '../../src/ari/stasis-app';
+import {
+  argsFromAppData,
+  createStasisApp,
+  parseStasisArgs,
+  type StasisEntry,
+} from '../../src/ari/stasis-app';
 import { isChannelGone } from '../../src/ari/ari-channel';
 
-/** The event routing between ARI and per-call handlers, with an EventEmitter standing in for ari-client. */
-function setup() {
-  const client = new EventEmitter();
+/** A call's flow as the router sees it: events recorded, finished (or interrupted) on demand. */
+interface FakeRun {
+  events: ChannelEvent[];
+  interrupted: boolean;
+  finish(): void;
+}
+
+/**
+ * The event routing between ARI and per-call flows, with an EventEmitter standing in for
+ * ari-client (events) and a few REST stubs (applications.get, channels.get) for reclaiming.
+ */
+function setup(rest: { channelIds?: string[]; channels?: Record<string, unknown> } = {}) {
+  const stopped: string[] = [];
+  const client = Object.assign(new EventEmitter(), {
+    playbacks: {
+      stop: ({ playbackId }: { playbackId: string }) => {
+        stopped.push(playbackId);
+        return Promise.reject(new Error('{"message":"Playback not found"}'));
+      },
+    },
+    applications: {
+      get: () => Promise.resolve({ name: 'pinverify', channel_ids: rest.channelIds ?? [] }),
+    },
+    channels: {
+      get: ({ channelId }: { channelId: string }) =>
+        rest.channels?.[channelId]
+          ? Promise.resolve(rest.channels[channelId])
+          : Promise.reject(new Error('{"message":"Channel not found"}')),
+    },
+  });
   const started: StasisEntry[] = [];
   const events = new Map<string, ChannelEvent[]>();
-  const app = attachStasisApp({
-    client: client as unknown as Client,
+  const runs = new Map<string, FakeRun>();
+  const app = createStasisApp({
     app: 'pinverify',
+    client: () => client as unknown as Client,
     log: { info: () => undefined, warn: () => undefined },
     startCall(entry) {
       started.push(entry);
       const list: ChannelEvent[] = [];
       events.set(entry.channelId, list);
-      return { handle: (e) => list.push(e) };
+      let finish: () => void = () => undefined;
+      const done = new Promise<void>((resolve) => (finish = resolve));
+      const run: FakeRun = { events: list, interrupted: false, finish };
+      runs.set(entry.channelId, run);
+      return {
+        handle: (e) => list.push(e),
+        interrupt: () => {
+          run.interrupted = true;
+          finish();
+        },
+        done,
+      };
     },
   });
+  app.attach(client as unknown as Client);
   const channel = (id: string, number = '+12025550101', context = 'pinverify-support-autopin') => ({
     id,
     caller: { number },
     dialplan: { context },
   });
-  return { client, started, events, app, channel };
+  return { client, started, events, runs, app, channel, stopped };
 }
 
-describe('attachStasisApp', () => {
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('createStasisApp', () => {
   test('starts one call per channel and ignores a duplicate StasisStart', () => {
     const { client, started, channel } = setup();
     client.emit('StasisStart', { application: 'pinverify', args: ['route=billing'] }, channel('c1'));
@@ -83,6 +130,93 @@ describe('attachStasisApp', () => {
     client.emit('PlaybackFinished', {}, { id: 'p', target_uri: 'bridge:a' });
     client.emit('ChannelDtmfReceived', { digit: '1' }, channel('zzz'));
     expect(events.get('a')).toEqual([]);
+  });
+});
+
+describe('reclaiming calls left in the app', () => {
+  const inStasis = (id: string, appData: string, context = 'pinverify-billing-pin') => ({
+    id,
+    caller: { number: '+12025550102' },
+    dialplan: { context, exten: '1', priority: 1, app_name: 'Stasis', app_data: appData },
+  });
+
+  test('starts every channel in the app without a running flow as reclaimed, with its Stasis args', async () => {
+    const { client, app, started, channel, stopped } = setup({
+      channelIds: ['old1', 'old2', 'live', 'gone', 'left', 'other'],
+      channels: {
+        old1: inStasis('old1', 'pinverify'),
+        old2: inStasis('old2', 'pinverify,route=billing', 'some-context'),
+        live: inStasis('live', 'pinverify'),
+        // Continued in the dialplan a moment ago, still listed: not ours to route.
+        left: {
+          ...inStasis('left', ''),
+          dialplan: { context: 'x', app_name: 'Dial', app_data: 'PJSIP/2001' },
+        },
+        other: inStasis('other', 'another-app'),
+      },
+    });
+    client.emit('StasisStart', { application: 'pinverify', args: [] }, channel('live'));
+    expect(await app.reclaim(client as unknown as Client)).toBe(2);
+    expect(started.slice(1)).toEqual([
+      {
+        channelId: 'old1',
+        callerId: '+12025550102',
+        context: 'pinverify-billing-pin',
+        args: {},
+        reclaimed: true,
+      },
+      {
+        channelId: 'old2',
+        callerId: '+12025550102',
+        context: 'some-context',
+        args: { route: 'billing' },
+        reclaimed: true,
+      },
+    ]);
+    expect(app.active()).toBe(3);
+    // The prompt a dead session may have left playing is stopped first (ARI queues the rest behind it).
+    expect(stopped).toEqual(['old1-pv-a', 'old1-pv-b', 'old2-pv-a', 'old2-pv-b']);
+    // A second reclaim finds them all running.
+    expect(await app.reclaim(client as unknown as Client)).toBe(0);
+  });
+
+  test('reclaims a channel whose flow ended while it stayed in the app (events lost meanwhile)', async () => {
+    const { client, app, runs, channel } = setup({
+      channelIds: ['a'],
+      channels: { a: inStasis('a', 'pinverify') },
+    });
+    client.emit('StasisStart', { application: 'pinverify', args: [] }, channel('a'));
+    runs.get('a')?.finish();
+    await flush();
+    expect(app.active()).toBe(0);
+    expect(await app.reclaim(client as unknown as Client)).toBe(1);
+  });
+
+  test('while draining, new calls start reclaimed; interruptAll ends the running flows', async () => {
+    const { client, app, started, runs, channel } = setup();
+    client.emit('StasisStart', { application: 'pinverify', args: [] }, channel('a'));
+    app.drain();
+    client.emit('StasisStart', { application: 'pinverify', args: [] }, channel('b'));
+    expect(started.map((e) => [e.channelId, e.reclaimed ?? false])).toEqual([
+      ['a', false],
+      ['b', true],
+    ]);
+    expect(await app.idle(20)).toBe(false);
+    await app.interruptAll(1000);
+    expect([runs.get('a')?.interrupted, runs.get('b')?.interrupted]).toEqual([true, true]);
+    expect(app.active()).toBe(0);
+    expect(await app.idle(20)).toBe(true);
+  });
+});
+
+describe('argsFromAppData', () => {
+  test.each([
+    ['pinverify', {}],
+    ['pinverify,route=billing', { route: 'billing' }],
+    ['pinverify,billing,x=1', { route: 'billing', x: '1' }],
+    ['other,route=x', null],
+  ])('%s', (data, out) => {
+    expect(argsFromAppData(data, 'pinverify')).toEqual(out);
   });
 });
 

@@ -150,7 +150,11 @@ describe('pinverify CLI usage, environment and outages', () => {
       );
       const run = await cli(['--env-file', file, '--json', 'routes', 'list'], { env: {} });
       expect(run.code).toBe(0);
-      expect(hops(run)).toEqual([DEMO_ROUTES.accounting.previousHop, DEMO_ROUTES.support.previousHop]);
+      expect(hops(run)).toEqual(
+        [DEMO_ROUTES.accounting, DEMO_ROUTES.billing, DEMO_ROUTES.fraud, DEMO_ROUTES.support].map(
+          (r) => r.previousHop,
+        ),
+      );
 
       // AMI from the file too: a destination check runs and refuses a missing extension.
       const refused = await cli(
@@ -183,7 +187,7 @@ describe('pinverify CLI usage, environment and outages', () => {
         env: { DATABASE_URL: TEST_DATABASE_URL },
       });
       expect(envWins.code).toBe(0);
-      expect(hops(envWins)).toHaveLength(2);
+      expect(hops(envWins)).toHaveLength(Object.keys(DEMO_ROUTES).length);
       const viaVariable = await cli(['routes', 'list'], { env: { PINVERIFY_ENV_FILE: file } });
       expect(viaVariable.code).toBe(3);
       expect(viaVariable.err).toContain('127.0.0.1:1');
