@@ -9,6 +9,8 @@
 #   scripts/lab.sh down     stop everything the lab started, by pid
 #   scripts/lab.sh app-stop | app-start
 #                           stop or (re)start only the app (to see the dialplan's fallback)
+#   scripts/lab.sh asterisk-stop | asterisk-start
+#                           stop or start only Asterisk (the app keeps trying to reconnect)
 #
 # Asterisk: an installed Asterisk >= 20 is used when there is one; otherwise Debian sid's
 # asterisk package is installed once into a debootstrap root cached in /var/cache/pinverify
@@ -369,5 +371,7 @@ case "${1:-up}" in
   down) cmd_down ;;
   app-stop) stop_pid app ;;
   app-start) start_app ;;
-  *) die "usage: lab.sh up|status|logs [app|asterisk|sinks|all] [-f]|down|app-stop|app-start" ;;
+  asterisk-stop) need_root; stop_asterisk ;;
+  asterisk-start) need_root; start_asterisk ;;
+  *) die "usage: lab.sh up|status|logs [app|asterisk|sinks|all] [-f]|down|app-stop|app-start|asterisk-stop|asterisk-start" ;;
 esac
