@@ -16,6 +16,7 @@ import { createPinChecker } from './pin/pin-checker';
 import { createArgon2PinHasher } from './pin/pin-hasher';
 import { PgPinStore } from './store/pg-pin-store';
 import { createLogger, type Logger } from './log/logger';
+import { createAppMetrics } from './metrics/app-metrics';
 import { maskPhone } from './log/mask';
 import { createDeliveryFromConfig } from './senders/delivery-from-config';
 import { createAdminServer } from './http/admin-server';
@@ -64,6 +65,7 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
   });
 
   const publisher = createAmiResultPublisher(ami);
+  const metrics = createAppMetrics();
   // One verification service for calls, the admin API and (built the same way) the CLI.
   const verifications = createPgVerificationService({
     pool,
@@ -71,6 +73,7 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     delivery,
     secret: cfg.PINVERIFY_CODE_SECRET,
     log,
+    observer: metrics,
     alarm: (alarm) => {
       publisher
         .publishAlarm({ ...alarm })
@@ -128,6 +131,7 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
           health,
           log,
           version: APP_VERSION,
+          metrics: { contentType: metrics.registry.contentType, text: () => metrics.registry.metrics() },
         });
   if (admin) {
     const address = await admin.listen({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT as number });
@@ -138,6 +142,7 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     app: cfg.ARI_APP,
     client: () => supervisor?.client ?? null,
     log,
+    observer: metrics,
     startCall(entry, channel) {
       const callId = randomUUID();
       const callLog = log.child({ callId, channelId: entry.channelId });
@@ -157,10 +162,19 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
         modes,
       })
         .run(session, { ...entry, callId })
-        .then((o) => callLog.info('call done', { ...o }))
+        .then((o) => {
+          metrics.callEnded(o);
+          callLog.info('call done', { ...o });
+        })
         .catch((err: unknown) => callLog.error('flow crashed', { problem: String(err) }));
       return { handle: (e) => session.handle(e), interrupt: () => session.interrupt(), done };
     },
+  });
+  metrics.gauges({
+    callsInApp: () => app.active(),
+    poolWaiting: () => pool.waitingCount,
+    poolTotal: () => pool.totalCount,
+    ariConnected: () => supervisor?.state === 'connected',
   });
   // Connects (and reconnects) forever; every connect re-registers the handlers, starts the app
   // and reclaims the calls left in it meanwhile. Calls meanwhile take the dialplan's

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'ari-client';
 import { CallGoneError, type ChannelControl, type DialplanTarget } from '../call/channel-control';
+import type { AriObserver } from '../metrics/app-metrics';
 
 /**
  * ChannelControl over ARI REST. ARI answers 404 "Channel not found" (or 409/422 "not in Stasis")
@@ -22,12 +23,29 @@ export function playbackIdsFor(channelId: string): [string, string] {
   return [`${channelId}-pv-a`, `${channelId}-pv-b`];
 }
 
+export interface AriChannelOptions {
+  timeoutMs?: number;
+  /** Timings for /metrics. */
+  observer?: AriObserver;
+  /** When the channel's last DTMF arrived (performance.now()), taken once: for DTMF-to-action. */
+  takeDtmfAt?: () => number | undefined;
+}
+
 /** `client` gives the connected client at the time of each request (it changes on reconnect). */
-export function createAriChannel(client: () => Client, channelId: string, timeoutMs = 5000): ChannelControl {
+export function createAriChannel(
+  client: () => Client,
+  channelId: string,
+  options: AriChannelOptions = {},
+): ChannelControl {
+  const timeoutMs = options.timeoutMs ?? 5000;
   const playbackIds = playbackIdsFor(channelId);
   let turn = 1;
   async function call<T>(what: string, op: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    const started = performance.now();
+    const dtmfAt = options.takeDtmfAt?.();
+    if (dtmfAt !== undefined) options.observer?.dtmfToAction((started - dtmfAt) / 1000);
+    let ok = false;
     try {
       return await Promise.race([
         // Inside a promise, so "not connected" from client() is a rejection like any other.
@@ -38,12 +56,16 @@ export function createAriChannel(client: () => Client, channelId: string, timeou
             timeoutMs,
           );
         }),
-      ]);
+      ]).then((v) => {
+        ok = true;
+        return v;
+      });
     } catch (err) {
       if (isChannelGone(err)) throw new CallGoneError(`channel gone during ${what}`);
       throw err instanceof Error ? err : new Error(String(err));
     } finally {
       clearTimeout(timer);
+      options.observer?.ariRequest(what, (performance.now() - started) / 1000, ok);
     }
   }
   return {

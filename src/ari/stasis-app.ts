@@ -7,6 +7,7 @@ import type {
   StasisStart,
 } from 'ari-client';
 import type { ChannelControl, ChannelEvent } from '../call/channel-control';
+import type { AriObserver } from '../metrics/app-metrics';
 import { createAriChannel, playbackIdsFor } from './ari-channel';
 
 /** What the app learns about a call when it enters Stasis (or is found there after a restart). */
@@ -40,6 +41,8 @@ export interface StasisAppOptions {
     info(m: string, meta?: Record<string, unknown>): void;
     warn(m: string, meta?: Record<string, unknown>): void;
   };
+  /** ARI timings for /metrics. */
+  observer?: AriObserver;
 }
 
 export interface StasisApp {
@@ -88,6 +91,8 @@ export function argsFromAppData(appData: string, app: string): Record<string, st
  */
 export function createStasisApp(opts: StasisAppOptions): StasisApp {
   const calls = new Map<string, CallRun>();
+  /** When each call's last DTMF arrived, until the next ARI command for it (DTMF-to-action). */
+  const dtmfAt = new Map<string, number>();
   let draining = false;
 
   const getClient = (): Client => {
@@ -100,7 +105,14 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
     if (calls.has(entry.channelId)) return;
     const run = opts.startCall(
       draining ? { ...entry, reclaimed: true } : entry,
-      createAriChannel(getClient, entry.channelId),
+      createAriChannel(getClient, entry.channelId, {
+        observer: opts.observer,
+        takeDtmfAt: () => {
+          const at = dtmfAt.get(entry.channelId);
+          dtmfAt.delete(entry.channelId);
+          return at;
+        },
+      }),
     );
     calls.set(entry.channelId, run);
     // A finished flow's channel that is still in the app later is reclaimed, not ignored.
@@ -110,6 +122,7 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
   }
 
   const gone = (channelId: string) => {
+    dtmfAt.delete(channelId);
     const run = calls.get(channelId);
     if (!run) return;
     calls.delete(channelId);
@@ -146,7 +159,11 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
         });
       });
       client.on('ChannelDtmfReceived', (event: ChannelDtmfReceived, channel: Channel) => {
-        calls.get(channel.id)?.handle({ type: 'dtmf', digit: event.digit });
+        const run = calls.get(channel.id);
+        if (!run) return;
+        // The last key before a command is the one that caused it (a digit mid-entry causes none).
+        if (opts.observer) dtmfAt.set(channel.id, performance.now());
+        run.handle({ type: 'dtmf', digit: event.digit });
       });
       client.on('PlaybackFinished', (_event: PlaybackFinished, playback: Playback) => {
         const target = playback.target_uri ?? '';

@@ -29,6 +29,8 @@ export interface AdminServerDeps {
   health(): Promise<HealthReport>;
   log: AdminLogger;
   version?: string;
+  /** Prometheus text for GET /metrics (behind an API key); absent: no /metrics. */
+  metrics?: { contentType: string; text(): Promise<string> };
 }
 
 const STATUS: Record<OpsError['kind'], number> = {
@@ -131,10 +133,41 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
     ),
   );
 
-  app.get('/v1/health', async (_req, reply) => {
+  /** The API key's name, or a 401 problem. */
+  async function authenticate(req: FastifyRequest): Promise<string> {
+    const key = bearer(req);
+    if (!key)
+      throw new HttpProblem(
+        401,
+        'unauthorized',
+        'missing API key: send Authorization: Bearer <key> (create one with `pinverify api-keys create <name>`)',
+      );
+    const who = await authenticateApiKey(deps.pool, key);
+    if (!who) {
+      deps.log.warn('admin API: refused API key', { reqId: req.id, prefix: key.slice(0, 16) });
+      throw new HttpProblem(401, 'unauthorized', 'unknown or revoked API key');
+    }
+    return who.name;
+  }
+
+  // Liveness: the process answers. Says nothing else, so it may be open to anyone.
+  app.get('/v1/health/live', (_req, reply) => reply.send({ status: 'ok' }));
+  // Readiness: 200 or 503 for anyone (load balancers, systemd, monitors); what is wrong, with
+  // versions and addresses, only with an API key.
+  app.get('/v1/health', async (req, reply) => {
+    const detailed = bearer(req) !== null;
+    if (detailed) await authenticate(req);
     const report = await deps.health();
-    return reply.code(report.status === 'ok' ? 200 : 503).send(report);
+    const code = report.status === 'ok' ? 200 : 503;
+    return reply.code(code).send(detailed ? report : { status: report.status });
   });
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (req, reply) => {
+      await authenticate(req);
+      return reply.header('content-type', metrics.contentType).send(await metrics.text());
+    });
+  }
   app.get('/v1/openapi.json', (_req, reply) => reply.send(openapi));
 
   const register = (e: Endpoint): void => {
@@ -142,18 +175,7 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
       method: e.method,
       url: e.url,
       handler: async (req, reply) => {
-        const key = bearer(req);
-        if (!key)
-          throw new HttpProblem(
-            401,
-            'unauthorized',
-            'missing API key: send Authorization: Bearer <key> (create one with `pinverify api-keys create <name>`)',
-          );
-        const who = await authenticateApiKey(deps.pool, key);
-        if (!who) {
-          deps.log.warn('admin API: refused API key', { reqId: req.id, prefix: key.slice(0, 16) });
-          throw new HttpProblem(401, 'unauthorized', 'unknown or revoked API key');
-        }
+        const who = { name: await authenticate(req) };
         let query: Record<string, unknown> = {};
         if (e.query) {
           const parsed = e.query.safeParse(req.query ?? {});

@@ -86,14 +86,34 @@ export function buildOpenApi(endpoints: readonly Endpoint[], version: string): R
   }
   paths['/v1/health'] = {
     get: {
-      summary: 'Health of Postgres, ARI and AMI (no API key needed)',
+      summary:
+        'Readiness: 200 or 503 with {status} for anyone; with an API key, the checks of Postgres, ARI and AMI with versions and problems',
       tags: ['health'],
       operationId: 'getHealth',
-      security: [],
+      security: [{}, { apiKey: [] }],
       responses: {
         '200': { description: 'every dependency answers' },
-        '503': { description: 'at least one dependency does not; checks name it' },
+        '401': { description: 'an API key was sent and is unknown or revoked' },
+        '503': { description: 'at least one dependency does not; with a key, checks name it' },
       },
+    },
+  };
+  paths['/v1/health/live'] = {
+    get: {
+      summary: 'Liveness: {"status": "ok"} while the process runs; reveals nothing else',
+      tags: ['health'],
+      operationId: 'getHealthLive',
+      security: [],
+      responses: { '200': { description: 'the process answers' } },
+    },
+  };
+  paths['/metrics'] = {
+    get: {
+      summary: 'Prometheus metrics (text exposition format); API key required',
+      tags: ['health'],
+      operationId: 'getMetrics',
+      security: [{ apiKey: [] }],
+      responses: { '200': { description: 'metrics' }, '401': { description: 'missing or unknown API key' } },
     },
   };
   paths['/v1/openapi.json'] = {

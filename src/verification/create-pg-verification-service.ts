@@ -8,6 +8,7 @@ import type { CodeDelivery, FlowLogger } from '../flow/ports';
 import type { ConfigStore } from '../flow/ports';
 import { PgContactDirectory } from '../store/pg-contact-directory';
 import { PgVerificationStore } from '../store/pg-verification-store';
+import type { VerificationObserver } from '../metrics/app-metrics';
 import { VerificationService, type LimitAlarm } from './verification-service';
 
 export interface PgVerificationServiceOptions {
@@ -18,6 +19,7 @@ export interface PgVerificationServiceOptions {
   log: FlowLogger;
   clock?: Clock;
   alarm?: (alarm: LimitAlarm) => void;
+  observer?: VerificationObserver;
 }
 
 export function createPgVerificationService(o: PgVerificationServiceOptions): VerificationService {
@@ -31,5 +33,6 @@ export function createPgVerificationService(o: PgVerificationServiceOptions): Ve
     secret: o.secret,
     log: o.log,
     alarm: o.alarm,
+    observer: o.observer,
   });
 }

@@ -35,6 +35,7 @@ import {
   hashVerificationCode,
   newVerificationId,
 } from './verification-code';
+import type { VerificationObserver } from '../metrics/app-metrics';
 import type { VerificationFilter, VerificationStore, VerificationTx } from './verification-store';
 
 export interface StartRequest {
@@ -88,6 +89,8 @@ export interface VerificationServiceDeps {
   log: FlowLogger;
   alarm?(alarm: LimitAlarm): void;
   newId?(): string;
+  /** Counts for /metrics (src/metrics); never sees a code or an address. */
+  observer?: VerificationObserver;
 }
 
 /** The contact's address for a channel, normalised as stored (E.164, lower-case email). */
@@ -161,6 +164,7 @@ export class VerificationService {
       return null;
     });
     if (refusal) {
+      this.deps.observer?.send(req.channel, 'refused');
       this.deps.log.warn('verification refused', {
         contactId: req.contact.id,
         channel: req.channel,
@@ -178,8 +182,10 @@ export class VerificationService {
       to: verification.destinationMasked,
       origin: req.origin,
     });
+    this.deps.observer?.verification(req.channel, 'pending');
     const sent = await this.deliver(verification, req.contact, code, s, signal);
     if (sent.ok) return { kind: 'sent', verification, messageId: sent.messageId };
+    this.deps.observer?.verification(req.channel, 'failed');
     // Nothing reached the person: the verification cannot succeed.
     const failed = await this.deps.store.atomically(async (tx) => {
       const current = (await tx.load(id)) ?? verification;
@@ -230,6 +236,9 @@ export class VerificationService {
         }
       }
     });
+    if (answer.kind === 'refused' && answer.verification)
+      this.deps.observer?.send(answer.verification.channel, 'refused');
+    if (answer.kind === 'expired') this.deps.observer?.verification(answer.verification.channel, 'expired');
     if (answer.kind !== 'sent') return answer;
     const v = answer.verification;
     const contact = (await this.deps.contactById(v.contactId)) ?? {
@@ -293,6 +302,7 @@ export class VerificationService {
       return null;
     });
     if (refusal) return { kind: 'refused', refusal };
+    this.deps.observer?.verification('pin', 'pending');
     this.deps.log.info('PIN verification started', { verificationId: id, contactId: req.contact.id });
     return { kind: 'started', verification };
   }
@@ -317,6 +327,7 @@ export class VerificationService {
       const lock = await lockContact(tx, v.contactId, now, s.maxFailedChecksPerContact);
       const d = decideCheck(v, now, matches, lock);
       if (d.next !== v) await tx.save(d.next);
+      if (d.next.status !== v.status) this.deps.observer?.verification(v.channel, d.next.status);
       if (d.countFailure) await tx.recordFailure(v.contactId, v.id, now);
       return { kind: 'checked', outcome: d.outcome, verification: d.next };
     });
@@ -344,6 +355,7 @@ export class VerificationService {
       const next = decideCancel(v, now, reason);
       if (!next) return { verification: v, canceled: false };
       await tx.save(next);
+      this.deps.observer?.verification(v.channel, 'canceled');
       return { verification: next, canceled: true };
     });
   }
@@ -433,8 +445,10 @@ export class VerificationService {
         },
         signal ?? new AbortController().signal,
       );
+      this.deps.observer?.send(channel, 'sent');
       return { ok: true, messageId };
     } catch (err) {
+      this.deps.observer?.send(channel, 'failed');
       const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       const error = redactSecrets(text, { code, addresses: [v.destination, contact.email, contact.mobile] });
       this.deps.log.warn('sending the code failed', {

@@ -17,8 +17,20 @@ function lab(command: string) {
   return run('bash', ['scripts/lab.sh', command], 120_000);
 }
 
+let key = '';
+beforeAll(async () => {
+  const made = await run(
+    'node',
+    ['dist/cli/main.js', 'api-keys', 'create', `e2e-ari-${Date.now()}`, '--json'],
+    60_000,
+  );
+  key = (JSON.parse(made.output.slice(made.output.indexOf('{'))) as { key: string }).key;
+  expect(key).toMatch(/^pvk_/);
+});
+
+/** The ARI check of /v1/health (the details need an API key). */
 async function ari(): Promise<{ ok: boolean; problem?: string }> {
-  const res = await fetch(HEALTH).catch(() => null);
+  const res = await fetch(HEALTH, { headers: { authorization: `Bearer ${key}` } }).catch(() => null);
   if (!res) return { ok: false, problem: 'admin API not answering' };
   const body = (await res.json()) as { checks?: { ari?: { ok: boolean; problem?: string } } };
   return body.checks?.ari ?? { ok: false, problem: 'no ari check' };

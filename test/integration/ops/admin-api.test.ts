@@ -360,8 +360,12 @@ describe('admin HTTP API', () => {
       expect(Object.keys(res.body.paths['/v1/routes'] ?? {}).sort()).toEqual(['get', 'post']);
     });
 
-    it('serves health', async () => {
-      const res = await api('GET', '/v1/health', { key: null });
+    it('serves health: liveness and the status to anyone, the checks only with a key', async () => {
+      const live = await api('GET', '/v1/health/live', { key: null });
+      expect([live.status, live.text]).toEqual([200, '{"status":"ok"}']);
+      const open = await api('GET', '/v1/health', { key: null });
+      expect([open.status, open.text]).toEqual([200, '{"status":"ok"}']);
+      const res = await api('GET', '/v1/health');
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         status: 'ok',
@@ -369,6 +373,8 @@ describe('admin HTTP API', () => {
           postgres: { ok: true, detail: expect.stringContaining('008_pin_settings') as unknown },
         },
       });
+      const bad = await api('GET', '/v1/health', { key: 'pvk_not-a-key' });
+      expect(bad.status).toBe(401);
     });
   });
 
@@ -1017,8 +1023,19 @@ describe('admin HTTP API', () => {
         health: createHealthCheck(probes, { timeoutMs: 100 }),
         log: recordingLogger(),
       });
-      return once<HealthReport>(server, key, 'GET', '/v1/health', { key: null });
+      return once<HealthReport>(server, key, 'GET', '/v1/health');
     }
+
+    it('tells anyone without a key only that it is degraded', async () => {
+      const server = createAdminServer({
+        pool,
+        ops: (actor) => createOpsServices({ pool, actor, dialplan: () => checker }),
+        health: createHealthCheck({ ami: () => Promise.reject(new Error('AMI 127.0.0.1:5038: refused')) }),
+        log: recordingLogger(),
+      });
+      const res = await once<HealthReport>(server, key, 'GET', '/v1/health', { key: null });
+      expect([res.status, res.text]).toEqual([503, '{"status":"degraded"}']);
+    });
 
     it('answers 503 naming the failing dependency', async () => {
       const res = await healthOf({

@@ -45,21 +45,25 @@ describe('buildOpenApi', () => {
     expect(op?.responses).toHaveProperty(String(endpoint?.status ?? 200));
   });
 
-  it('has no operation that the endpoint table does not have, besides health and itself', () => {
+  it('has no operation that the endpoint table does not have, besides health, metrics and itself', () => {
     const described = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
     );
     const expected = [
       ...ENDPOINTS.map((e) => `${e.method} ${openapiPath(e.url)}`),
       'GET /v1/health',
+      'GET /v1/health/live',
+      'GET /metrics',
       'GET /v1/openapi.json',
     ];
     expect(described.sort()).toEqual(expected.sort());
   });
 
-  it('needs no key for health and the document', () => {
-    expect(doc.paths['/v1/health']?.get?.security).toEqual([]);
+  it('needs no key for liveness and the document, an optional one for health, one for metrics', () => {
+    expect(doc.paths['/v1/health/live']?.get?.security).toEqual([]);
     expect(doc.paths['/v1/openapi.json']?.get?.security).toEqual([]);
+    expect(doc.paths['/v1/health']?.get?.security).toEqual([{}, { apiKey: [] }]);
+    expect(doc.paths['/metrics']?.get?.security).toEqual([{ apiKey: [] }]);
   });
 
   it('declares every path parameter as required', () => {
