@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import ari from 'ari-client';
 import { createAmiClient } from './ami/ami-client';
 import { createAmiResultPublisher } from './ami/ami-result-publisher';
 import { superviseAri, type AriSupervisor } from './ari/ari-supervisor';
 import { createStasisApp } from './ari/stasis-app';
+import { admissionVerdict } from './call/admission-control';
 import { CallSession } from './call/call-session';
 import { systemClock } from './call/clock';
 import { ConfigError, loadAppConfig, type AppConfig } from './config/app-config';
@@ -138,11 +140,27 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     log.info('admin API listening', { url: address });
   }
 
+  // Event-loop delay p99 over the last second, for admission control.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  let eventLoopLagMs = 0;
+  const lagTimer = setInterval(() => {
+    eventLoopLagMs = loopDelay.percentile(99) / 1e6;
+    loopDelay.reset();
+  }, 1000);
+  lagTimer.unref();
+  const limits = {
+    maxCallsInApp: cfg.MAX_CALLS_IN_APP,
+    maxEventLoopLagMs: cfg.OVERLOAD_EVENT_LOOP_LAG_MS,
+    maxPoolWaiting: cfg.OVERLOAD_POOL_WAITING,
+  };
   const app = createStasisApp({
     app: cfg.ARI_APP,
     client: () => supervisor?.client ?? null,
     log,
     observer: metrics,
+    admit: () =>
+      admissionVerdict({ callsInApp: app.active(), eventLoopLagMs, poolWaiting: pool.waitingCount }, limits),
     startCall(entry, channel) {
       const callId = randomUUID();
       const callLog = log.child({ callId, channelId: entry.channelId });
@@ -207,6 +225,8 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
       await app.interruptAll(10_000);
     }
     stopHousekeeping();
+    clearInterval(lagTimer);
+    loopDelay.disable();
     supervisor?.stop();
     await admin?.close();
     ami.close();

@@ -19,6 +19,8 @@ export interface StasisEntry {
   args: Record<string, string>;
   /** Found in the app after a restart, or arrived while the app drains: route it at once. */
   reclaimed?: boolean;
+  /** Shed by admission control: route it at once as overloaded. */
+  overloaded?: boolean;
 }
 
 /** One call's flow as the router sees it. */
@@ -43,6 +45,8 @@ export interface StasisAppOptions {
   };
   /** ARI timings for /metrics. */
   observer?: AriObserver;
+  /** Admission control for new calls: null admits, a text says why the call is shed. */
+  admit?(): string | null;
 }
 
 export interface StasisApp {
@@ -129,6 +133,18 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
     run.handle({ type: 'hangup' });
   };
 
+  /** At most one line a second while shedding, with how many calls were shed. */
+  let shedSince = 0;
+  let shedCount = 0;
+  function shedLog(why: string): void {
+    shedCount += 1;
+    const now = Date.now();
+    if (now - shedSince < 1000) return;
+    opts.log.warn('overloaded: shedding new calls to their failed destination', { why, shed: shedCount });
+    shedSince = now;
+    shedCount = 0;
+  }
+
   /** Waits until no flow runs (calls arriving meanwhile included), or `ms` passed. */
   async function settle(ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
@@ -151,11 +167,15 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
       client.on('StasisStart', (event: StasisStart, channel: Channel) => {
         if (event.application !== opts.app) return;
         // A duplicate StasisStart (or one for a channel already handled) must not start a second flow.
+        if (calls.has(channel.id)) return;
+        const shed = draining ? null : (opts.admit?.() ?? null);
+        if (shed) shedLog(shed);
         start({
           channelId: channel.id,
           callerId: channel.caller?.number ?? '',
           context: channel.dialplan?.context ?? '',
           args: parseStasisArgs(event.args),
+          ...(shed ? { overloaded: true } : {}),
         });
       });
       client.on('ChannelDtmfReceived', (event: ChannelDtmfReceived, channel: Channel) => {

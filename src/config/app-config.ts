@@ -53,6 +53,20 @@ export const appConfigSchema = z.object({
     .min(0)
     .max(600_000)
     .default(20_000),
+  /** Admission control: the most calls in verification at once; beyond, calls are shed (overloaded). */
+  MAX_CALLS_IN_APP: z.coerce.number({ error: 'MAX_CALLS_IN_APP must be a number' }).int().min(1).default(250),
+  /** Admission control: shed new calls while the event loop's p99 delay is over this (ms). */
+  OVERLOAD_EVENT_LOOP_LAG_MS: z.coerce
+    .number({ error: 'OVERLOAD_EVENT_LOOP_LAG_MS must be a number' })
+    .int()
+    .min(10)
+    .default(200),
+  /** Admission control: shed new calls while more queries than this wait for a Postgres connection. */
+  OVERLOAD_POOL_WAITING: z.coerce
+    .number({ error: 'OVERLOAD_POOL_WAITING must be a number' })
+    .int()
+    .min(0)
+    .default(20),
   SMTP_HOST: z.string().min(1, { error: 'SMTP_HOST is required' }),
   SMTP_PORT: port('SMTP_PORT').default(587),
   SMTP_SECURE: z

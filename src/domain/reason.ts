@@ -23,6 +23,8 @@ export const REASONS = [
   'abandoned',
   // The app restarted (or shut down) while the call was in it: reclaimed and sent to the failed destination.
   'app_restarted',
+  // Shed by admission control (too many calls in the app, event-loop lag, database pool waits).
+  'overloaded',
   'unavailable',
   'internal_error',
 ] as const;

@@ -33,6 +33,8 @@ export interface CallEntry {
    * route it to the failed destination at once with reason app_restarted.
    */
   reclaimed?: boolean;
+  /** Shed by admission control: straight to the failed destination with reason overloaded. */
+  overloaded?: boolean;
 }
 
 /** Ends verification early with a failed verdict; thrown from deep in a flow, caught by the call flow. */

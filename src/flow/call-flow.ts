@@ -103,7 +103,11 @@ async function script(deps: CallFlowDeps, ctx: CallContext): Promise<CallOutcome
     await ctx.call.answer();
     ctx.step = 'config';
     await loadRoute(deps, ctx);
-    verdict = ctx.entry.reclaimed ? reclaimed(ctx) : await deps.modes[ctx.route?.mode ?? 'otp'].verify(ctx);
+    verdict = ctx.entry.reclaimed
+      ? reclaimed(ctx)
+      : ctx.entry.overloaded
+        ? overloaded(ctx)
+        : await deps.modes[ctx.route?.mode ?? 'otp'].verify(ctx);
   } catch (err) {
     if (err instanceof FlowEnd)
       verdict = { result: 'failed', reason: err.reason, lead: err.lead, final: err.final };
@@ -194,6 +198,7 @@ function finalPrompts(verdict: Verdict): PromptName[] {
       return ['connecting'];
     case 'internal_error':
     case 'app_restarted':
+    case 'overloaded':
       return ['technical-problem', 'not-verified'];
     case 'ok':
     case 'no_input':
@@ -267,6 +272,12 @@ function reclaimed(ctx: CallContext): Verdict {
   ctx.audit('reclaimed', { step: 'start' });
   ctx.log.warn('call reclaimed after an app restart', { callId: ctx.entry.callId, route: ctx.routeName });
   return { result: 'failed', reason: 'app_restarted', final: ['connecting'] };
+}
+
+/** Shed by admission control: no verification, no prompt, straight to the failed destination. */
+function overloaded(ctx: CallContext): Verdict {
+  ctx.audit('refused', { error: 'overloaded' });
+  return { result: 'failed', reason: 'overloaded', final: [] };
 }
 
 /** The app is shutting down and the call's drain time is over. */

@@ -5,6 +5,7 @@
  * safety net for a notification lost while the listener was reconnecting.
  */
 import NodeCache from 'node-cache';
+import { systemClock, type Clock, type TimerHandle } from '../call/clock';
 import { Client, type ClientConfig, Pool } from 'pg';
 import type { ConfigStore, MessageTemplate, TemplateStore } from '../flow/ports';
 import type { DeliveryChannel, FlowSettings, Route } from '../domain';
@@ -18,6 +19,9 @@ export interface PgConfigStoreOptions {
   logger?: StoreLogger;
   /** Safety-net lifetime of cached config, in seconds. */
   ttlSeconds?: number;
+  /** How long a read may take before the last good value is used instead (ms, default 500). */
+  staleAfterMs?: number;
+  clock?: Pick<Clock, 'setTimer'>;
 }
 
 export interface RouteRow {
@@ -71,12 +75,22 @@ export class PgConfigStore implements ConfigStore, TemplateStore {
   private readonly loading = new Map<string, Promise<unknown>>();
   /** Problems already reported, so a bad value is logged once, not on every reload. */
   private readonly reported = new Set<string>();
+  /**
+   * The last values read successfully, kept through invalidations: when the database is slow or
+   * down, a caller gets these (after staleAfterMs) rather than the defaults, which would send
+   * them to the wrong department.
+   */
+  private readonly lastGood = new Map<string, { value: unknown; at: Date }>();
+  private readonly staleAfterMs: number;
+  private readonly clock: Pick<Clock, 'setTimer'>;
 
   constructor(
     private readonly db: Queryable,
     options: PgConfigStoreOptions = {},
   ) {
     this.logger = options.logger ?? silentLogger;
+    this.staleAfterMs = options.staleAfterMs ?? 500;
+    this.clock = options.clock ?? systemClock;
     // checkperiod 0: expiry is checked on read, no background timer to keep the process alive.
     // useClones false: values are never handed out directly (see the getters), so no copies here.
     this.cache = new NodeCache({ stdTTL: options.ttlSeconds ?? 30, checkperiod: 0, useClones: false });
@@ -115,18 +129,50 @@ export class PgConfigStore implements ConfigStore, TemplateStore {
     const hit = this.cache.get<T>(key);
     if (hit !== undefined) return hit;
     const pending = this.loading.get(key) as Promise<T> | undefined;
-    if (pending) return pending;
+    if (pending) return this.orLastGood(key, pending);
     const generation = this.generation;
     const promise = load()
       .then((value) => {
         if (generation === this.generation) this.cache.set(key, value);
+        this.lastGood.set(key, { value, at: new Date() });
+        this.reported.delete(`stale:${key}`);
         return value;
       })
       .finally(() => {
         if (this.loading.get(key) === promise) this.loading.delete(key);
       });
     this.loading.set(key, promise);
-    return promise;
+    return this.orLastGood(key, promise);
+  }
+
+  /** The load, unless it fails or takes longer than staleAfterMs and a last good value exists. */
+  private orLastGood<T>(key: string, load: Promise<T>): Promise<T> {
+    const good = this.lastGood.get(key);
+    if (!good) return load;
+    const stale = (why: string): T => {
+      this.reportOnce(
+        `stale:${key}`,
+        `database ${why}: using the last good ${key} read at ${good.at.toISOString()}`,
+        {
+          key,
+          since: good.at.toISOString(),
+        },
+      );
+      return good.value as T;
+    };
+    let timer: TimerHandle | undefined;
+    const late = new Promise<T>((resolve) => {
+      timer = this.clock.setTimer(this.staleAfterMs, () =>
+        resolve(stale(`slower than ${this.staleAfterMs} ms`)),
+      );
+    });
+    return Promise.race([
+      load.then(
+        (v) => v,
+        (err: unknown) => stale(`unreachable (${errorMessage(err)})`),
+      ),
+      late,
+    ]).finally(() => timer?.cancel());
   }
 
   private reportOnce(signature: string, msg: string, meta: Record<string, unknown>): void {

@@ -1,0 +1,80 @@
+import { EventEmitter } from 'node:events';
+import type { Client } from 'ari-client';
+import { admissionVerdict } from '../../src/call/admission-control';
+import { createStasisApp, type StasisEntry } from '../../src/ari/stasis-app';
+import { createFlowHarness, SUPPORT_ROUTE } from '../fakes/flow-harness';
+
+const LIMITS = { maxCallsInApp: 3, maxEventLoopLagMs: 200, maxPoolWaiting: 20 };
+const CALM = { callsInApp: 0, eventLoopLagMs: 5, poolWaiting: 0 };
+
+describe('admissionVerdict', () => {
+  test.each([
+    [CALM, null],
+    [{ ...CALM, callsInApp: 2 }, null],
+    [{ ...CALM, callsInApp: 3 }, 'calls in the app at the ceiling of 3'],
+    [{ ...CALM, eventLoopLagMs: 200 }, null],
+    [{ ...CALM, eventLoopLagMs: 200.4 }, 'event-loop lag 200 ms over 200 ms'],
+    [{ ...CALM, poolWaiting: 20 }, null],
+    [{ ...CALM, poolWaiting: 21 }, '21 queries waiting for a Postgres connection (over 20)'],
+    // The ceiling is named first when several limits are exceeded.
+    [{ callsInApp: 9, eventLoopLagMs: 900, poolWaiting: 99 }, 'calls in the app at the ceiling of 3'],
+  ])('%j -> %s', (signals, verdict) => {
+    expect(admissionVerdict(signals, LIMITS)).toBe(verdict);
+  });
+});
+
+describe('the Stasis app sheds what admission control refuses', () => {
+  test('a refused call starts as overloaded; admitted ones as usual; a draining app does not ask', () => {
+    const client = new EventEmitter();
+    const started: StasisEntry[] = [];
+    let refuse: string | null = null;
+    const warnings: string[] = [];
+    const app = createStasisApp({
+      app: 'pinverify',
+      client: () => client as unknown as Client,
+      log: { info: () => undefined, warn: (m) => warnings.push(m) },
+      admit: () => refuse,
+      startCall(entry) {
+        started.push(entry);
+        return { handle: () => undefined, interrupt: () => undefined, done: new Promise(() => undefined) };
+      },
+    });
+    app.attach(client as unknown as Client);
+    const enter = (id: string) =>
+      client.emit(
+        'StasisStart',
+        { application: 'pinverify', args: [] },
+        { id, caller: { number: '1' }, dialplan: { context: 'x' } },
+      );
+    enter('a');
+    refuse = 'calls in the app at the ceiling of 1';
+    enter('b');
+    app.drain();
+    enter('c');
+    expect(started.map((e) => [e.channelId, e.overloaded ?? false, e.reclaimed ?? false])).toEqual([
+      ['a', false, false],
+      ['b', true, false],
+      ['c', false, true],
+    ]);
+    expect(warnings).toEqual(['overloaded: shedding new calls to their failed destination']);
+  });
+});
+
+describe('an overloaded call', () => {
+  test('goes straight to the route failed destination with reason overloaded, nothing asked or sent', async () => {
+    const h = createFlowHarness({ entry: { overloaded: true } });
+    const call = await h.run();
+    expect(call.outcome).toMatchObject({
+      result: 'failed',
+      reason: 'overloaded',
+      route: SUPPORT_ROUTE.previousHop,
+    });
+    expect(call.outcome.destination).toBe('2901@pinverify-destinations:1');
+    expect(call.variables).toMatchObject({ __PINVERIFY_RESULT: 'failed', __PINVERIFY_REASON: 'overloaded' });
+    expect(call.prompts).toEqual([]);
+    expect(h.delivery.sent).toEqual([]);
+    expect(h.contacts.lookups).toEqual([]);
+    expect(h.audit.details('refused')).toEqual([{ error: 'overloaded' }]);
+    expect(h.clock.now().getTime() - Date.UTC(2025, 0, 15, 9, 0, 0)).toBe(0);
+  });
+});
