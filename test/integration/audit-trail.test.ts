@@ -60,6 +60,30 @@ describe('PgAuditTrail', () => {
     await down.end();
   });
 
+  it('writes a run of queued events in one statement, every one of them, in order', async () => {
+    const statements: string[] = [];
+    const counting: Queryable = {
+      query: <R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) => {
+        statements.push(text);
+        return pool.query<R>(text, values);
+      },
+    };
+    const audit = new PgAuditTrail(counting);
+    await audit.open(opened('batch'));
+    // Fifty events from a busy call, submitted while the first is being written.
+    const writes = Array.from({ length: 50 }, (_, i) => audit.event('batch', 'attempt', { n: i }, at(i)));
+    await Promise.all(writes);
+    expect(await audit.flush()).toBe(0);
+    const { rows } = await pool.query<{ n: number }>(
+      "SELECT (detail->>'n')::int AS n FROM call_events WHERE call_id = 'batch' ORDER BY at",
+    );
+    expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const eventStatements = statements.filter((t) => t.includes('INSERT INTO call_events'));
+    // The first event alone (the queue was empty), then the other 49 together.
+    expect(eventStatements.length).toBeLessThanOrEqual(3);
+    expect(eventStatements.some((t) => t.includes('unnest'))).toBe(true);
+  });
+
   async function callRow(callId: string) {
     const { rows } = await pool.query<Record<string, unknown>>('SELECT * FROM calls WHERE call_id = $1', [
       callId,
