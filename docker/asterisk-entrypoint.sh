@@ -9,7 +9,7 @@ cp /etc/asterisk/indications.conf "$etc/" 2>/dev/null || true
 sed -i 's/^bindaddr = 127.0.0.1/bindaddr = 0.0.0.0/' "$etc/http.conf" "$etc/manager.conf"
 sed -i 's/^bind = 127.0.0.1:5060/bind = 0.0.0.0:5060/' "$etc/pjsip.conf"
 printf '[%s]\ntype = user\nread_only = no\npassword = %s\npassword_format = plain\n' "$ARI_USER" "$ARI_PASSWORD" >"$etc/ari-users.conf"
-printf '[%s]\nsecret = %s\ndeny = 0.0.0.0/0.0.0.0\npermit = %s\nread = system,call,user,dialplan,reporting\nwrite = system,call,user,originate,dialplan,reporting\n' \
+printf '[%s]\nsecret = %s\ndeny = 0.0.0.0/0.0.0.0\npermit = %s\nread =\nwrite = user,reporting\n' \
   "$AMI_USER" "$AMI_SECRET" "${AMI_PERMIT:-0.0.0.0/0.0.0.0}" >"$etc/manager-users.conf"
 printf '[softphone]\ntype = auth\nauth_type = userpass\nusername = softphone\npassword = %s\n' "$LAB_SOFTPHONE_PASSWORD" >"$etc/pjsip-softphone-auth.conf"
 mkdir -p /var/run/pinverify-asterisk /var/log/pinverify-asterisk

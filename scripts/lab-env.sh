@@ -9,6 +9,10 @@
 : "${AMI_PORT:=5038}"
 : "${AMI_USER:=pinverify}"
 : "${AMI_SECRET:=pinverify-lab-ami}"
+# The CLI's own AMI user: reads events (test-call watches where a call goes) and the dialplan,
+# changes nothing. The app's user (above) may only send its UserEvents and read the dialplan.
+: "${AMI_CLI_USER:=pinverify-cli}"
+: "${AMI_CLI_SECRET:=pinverify-lab-ami-cli}"
 : "${PINVERIFY_CODE_SECRET:=lab-only-code-secret-change-me-in-production}"
 : "${SMTP_HOST:=127.0.0.1}"
 : "${SMTP_PORT:=2525}"
@@ -27,6 +31,6 @@
 # DATABASE_URL, when set, is used as it is; otherwise the lab creates this database on the
 # machine's PostgreSQL cluster.
 : "${PINVERIFY_LAB_DATABASE_URL:=postgres://pinverify:pinverify@127.0.0.1:5432/pinverify}"
-export ARI_URL ARI_USER ARI_PASSWORD ARI_APP AMI_HOST AMI_PORT AMI_USER AMI_SECRET PINVERIFY_CODE_SECRET \
+export ARI_URL ARI_USER ARI_PASSWORD ARI_APP AMI_HOST AMI_PORT AMI_USER AMI_SECRET AMI_CLI_USER AMI_CLI_SECRET PINVERIFY_CODE_SECRET \
   SMTP_HOST SMTP_PORT SMTP_FROM TWILIO_ACCOUNT_SID TWILIO_AUTH_TOKEN TWILIO_FROM TWILIO_SINK_PORT \
   TWILIO_API_BASE_URL SMTP_SINK_PORT LAB_SOFTPHONE_PASSWORD LOG_LEVEL PINVERIFY_LAB_DATABASE_URL SHUTDOWN_DRAIN_MS

@@ -112,13 +112,24 @@ read_only = no
 password = $ARI_PASSWORD
 password_format = plain
 EOF
+  # Least rights (asterisk-conf/production/manager-pinverify.conf explains each class): the app
+  # sends UserEvents (write user) and asks ShowDialPlan (write reporting), and reads nothing; the
+  # CLI reads call, dialplan and user events for test-call and asks ShowDialPlan. Neither may
+  # Originate, run system commands or change the dialplan.
   cat >"$etc/manager-users.conf" <<EOF
 [$AMI_USER]
 secret = $AMI_SECRET
 deny = 0.0.0.0/0.0.0.0
 permit = 127.0.0.1/255.255.255.255
-read = system,call,user,dialplan,reporting
-write = system,call,user,originate,dialplan,reporting
+read =
+write = user,reporting
+
+[$AMI_CLI_USER]
+secret = $AMI_CLI_SECRET
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1/255.255.255.255
+read = call,user,dialplan
+write = reporting
 EOF
   cat >"$etc/pjsip-softphone-auth.conf" <<EOF
 [softphone]
@@ -282,8 +293,8 @@ write_cli_env() {
 DATABASE_URL=${DATABASE_URL:-$PINVERIFY_LAB_DATABASE_URL}
 AMI_HOST=$AMI_HOST
 AMI_PORT=$AMI_PORT
-AMI_USER=$AMI_USER
-AMI_SECRET=$AMI_SECRET
+AMI_USER=$AMI_CLI_USER
+AMI_SECRET=$AMI_CLI_SECRET
 ARI_URL=$ARI_URL
 ARI_USER=$ARI_USER
 ARI_PASSWORD=$ARI_PASSWORD

@@ -17,8 +17,9 @@ export const env = {
   ariUser: process.env.ARI_USER ?? 'pinverify',
   ariPassword: process.env.ARI_PASSWORD ?? 'pinverify-lab-ari',
   ariApp: process.env.ARI_APP ?? 'pinverify',
-  amiUser: process.env.AMI_USER ?? 'pinverify',
-  amiSecret: process.env.AMI_SECRET ?? 'pinverify-lab-ami',
+  // The CLI's read-only AMI user: the app's own may not read events.
+  amiUser: process.env.AMI_CLI_USER ?? 'pinverify-cli',
+  amiSecret: process.env.AMI_CLI_SECRET ?? 'pinverify-lab-ami-cli',
   sinkUrl: `http://127.0.0.1:${process.env.TWILIO_SINK_PORT ?? '8025'}`,
   databaseUrl: process.env.DATABASE_URL ?? 'postgres://pinverify:pinverify@127.0.0.1:5432/pinverify',
 };

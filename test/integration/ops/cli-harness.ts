@@ -12,8 +12,9 @@ import { TEST_DATABASE_URL } from '../helpers';
 export const AMI_ENV = {
   AMI_HOST: process.env.AMI_HOST || '127.0.0.1',
   AMI_PORT: process.env.AMI_PORT || '5038',
-  AMI_USER: process.env.AMI_USER || 'pinverify',
-  AMI_SECRET: process.env.AMI_SECRET || 'pinverify-lab-ami',
+  // The CLI's own, read-only AMI user (scripts/lab-env.sh).
+  AMI_USER: process.env.AMI_CLI_USER || 'pinverify-cli',
+  AMI_SECRET: process.env.AMI_CLI_SECRET || 'pinverify-lab-ami-cli',
 };
 
 /** What a CLI run needs: the test database and AMI; nothing from the real environment. */

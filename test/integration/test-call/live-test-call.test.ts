@@ -23,8 +23,8 @@ const env = {
   ariApp: process.env.ARI_APP ?? 'pinverify',
   amiHost: process.env.AMI_HOST ?? '127.0.0.1',
   amiPort: Number(process.env.AMI_PORT ?? '5038'),
-  amiUser: process.env.AMI_USER ?? 'pinverify',
-  amiSecret: process.env.AMI_SECRET ?? 'pinverify-lab-ami',
+  amiUser: process.env.AMI_CLI_USER ?? 'pinverify-cli',
+  amiSecret: process.env.AMI_CLI_SECRET ?? 'pinverify-lab-ami-cli',
   sinkUrl: `http://127.0.0.1:${process.env.TWILIO_SINK_PORT ?? '8025'}`,
 };
 
