@@ -25,6 +25,8 @@
 : "${SMTP_SINK_PORT:=${SMTP_PORT}}"
 : "${LAB_SOFTPHONE_PASSWORD:=softphone-lab}"
 : "${LOG_LEVEL:=info}"
+# A lab: the published secrets above are accepted and the SMTP sink needs no TLS. Never set in production.
+: "${PINVERIFY_LAB:=1}"
 # On SIGTERM the app gives calls in progress this long to finish before routing them (production
 # default 20 s; short in the lab so app-stop and the tests stay quick).
 : "${SHUTDOWN_DRAIN_MS:=5000}"
@@ -33,4 +35,4 @@
 : "${PINVERIFY_LAB_DATABASE_URL:=postgres://pinverify:pinverify@127.0.0.1:5432/pinverify}"
 export ARI_URL ARI_USER ARI_PASSWORD ARI_APP AMI_HOST AMI_PORT AMI_USER AMI_SECRET AMI_CLI_USER AMI_CLI_SECRET PINVERIFY_CODE_SECRET \
   SMTP_HOST SMTP_PORT SMTP_FROM TWILIO_ACCOUNT_SID TWILIO_AUTH_TOKEN TWILIO_FROM TWILIO_SINK_PORT \
-  TWILIO_API_BASE_URL SMTP_SINK_PORT LAB_SOFTPHONE_PASSWORD LOG_LEVEL PINVERIFY_LAB_DATABASE_URL SHUTDOWN_DRAIN_MS
+  TWILIO_API_BASE_URL SMTP_SINK_PORT LAB_SOFTPHONE_PASSWORD LOG_LEVEL PINVERIFY_LAB_DATABASE_URL SHUTDOWN_DRAIN_MS PINVERIFY_LAB

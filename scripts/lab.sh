@@ -301,6 +301,7 @@ ARI_PASSWORD=$ARI_PASSWORD
 ARI_APP=$ARI_APP
 SINK_URL=http://127.0.0.1:$TWILIO_SINK_PORT
 # For \`pinverify verifications start\`: the app's code secret and senders (lab values).
+PINVERIFY_LAB=1
 PINVERIFY_CODE_SECRET=$PINVERIFY_CODE_SECRET
 SMTP_HOST=$SMTP_HOST
 SMTP_PORT=$SMTP_PORT

@@ -67,6 +67,19 @@ export const appConfigSchema = z.object({
     .int()
     .min(0)
     .default(20),
+  /**
+   * "1" only in a lab: accepts the lab's published secrets and lets SMTP go without TLS. Anywhere
+   * else those secrets are refused at boot and SMTP must use TLS (STARTTLS or SMTP_SECURE).
+   */
+  PINVERIFY_LAB: z
+    .enum(['0', '1'], { error: 'PINVERIFY_LAB must be 0 or 1' })
+    .default('0')
+    .transform((v) => v === '1'),
+  /** Refuse to send mail over a connection without TLS (default: on, except in the lab). */
+  SMTP_REQUIRE_TLS: z
+    .enum(['true', 'false'], { error: 'SMTP_REQUIRE_TLS must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true')),
   SMTP_HOST: z.string().min(1, { error: 'SMTP_HOST is required' }),
   SMTP_PORT: port('SMTP_PORT').default(587),
   SMTP_SECURE: z
@@ -102,6 +115,37 @@ export const appConfigSchema = z.object({
 
 export type AppConfig = z.infer<typeof appConfigSchema>;
 
+/**
+ * Secrets published in this repository for the lab (scripts/lab-env.sh, docker-compose.yml).
+ * Outside a lab they would be the first thing an attacker tries.
+ */
+const LAB_SECRET_VALUES = new Set([
+  'pinverify-lab-ari',
+  'pinverify-lab-ami',
+  'pinverify-lab-ami-cli',
+  'lab-twilio-token',
+  'softphone-lab',
+]);
+const SECRET_KEYS = [
+  'ARI_PASSWORD',
+  'AMI_SECRET',
+  'PINVERIFY_CODE_SECRET',
+  'PINVERIFY_PIN_WEBHOOK_SECRET',
+  'SMTP_PASSWORD',
+  'TWILIO_AUTH_TOKEN',
+] as const;
+
+/** Problems with lab secrets used outside the lab (none when PINVERIFY_LAB=1). */
+export function labSecretProblems(cfg: Pick<AppConfig, 'PINVERIFY_LAB' | (typeof SECRET_KEYS)[number]>): string[] {
+  if (cfg.PINVERIFY_LAB) return [];
+  return SECRET_KEYS.filter((k) => {
+    const v = cfg[k];
+    return typeof v === 'string' && (v.startsWith('lab-only-') || LAB_SECRET_VALUES.has(v));
+  }).map(
+    (k) => `${k} is the lab's published value: set a secret of your own (or PINVERIFY_LAB=1 on a lab machine)`,
+  );
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -112,7 +156,11 @@ export class ConfigError extends Error {
 /** Parses the environment; throws one ConfigError listing every problem. */
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = appConfigSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const lab = labSecretProblems(parsed.data);
+    if (lab.length > 0) throw new ConfigError(lab);
+    return parsed.data;
+  }
   const problems = parsed.error.issues.map((i) => {
     const key = i.path.join('.');
     return i.message.includes(key) ? i.message : `${key}: ${i.message}`;

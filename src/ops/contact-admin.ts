@@ -162,6 +162,8 @@ async function writeContact(db: Queryable, id: number | null, c: CleanContact): 
 }
 
 const KNOWN_COLUMNS = ['id', 'name', 'email', 'mobile', 'phones', 'pin'] as const;
+/** Lines (contacts) in one CSV import. */
+export const MAX_IMPORT_ROWS = 10_000;
 
 export function createContactAdmin(deps: OpsDeps) {
   const { pool } = deps;
@@ -268,6 +270,15 @@ export function createContactAdmin(deps: OpsDeps) {
           { field: `line ${e.lines ?? '?'}`, message: `not readable as CSV: ${e.message ?? String(err)}` },
         ]);
       }
+      // A bound on one import: argon2 hashing and one transaction per file must stay short, and a
+      // runaway export should be split rather than hold the contacts table for minutes.
+      if (records.length - 1 > MAX_IMPORT_ROWS)
+        throw invalid([
+          {
+            field: 'file',
+            message: `${records.length - 1} lines; at most ${MAX_IMPORT_ROWS.toLocaleString('en-US')} per import (split the file)`,
+          },
+        ]);
       const header = records.shift();
       if (!header)
         throw invalid([

@@ -13,6 +13,8 @@ export const senderConfigSchema = appConfigSchema.pick({
   SMTP_HOST: true,
   SMTP_PORT: true,
   SMTP_SECURE: true,
+  SMTP_REQUIRE_TLS: true,
+  PINVERIFY_LAB: true,
   SMTP_USER: true,
   SMTP_PASSWORD: true,
   SMTP_FROM: true,
@@ -32,6 +34,8 @@ export function createDeliveryFromConfig(
       host: cfg.SMTP_HOST,
       port: cfg.SMTP_PORT,
       secure: cfg.SMTP_SECURE,
+      // Outside the lab a mail server that does not offer STARTTLS gets no code in clear text.
+      requireTls: cfg.SMTP_SECURE ? undefined : (cfg.SMTP_REQUIRE_TLS ?? !cfg.PINVERIFY_LAB),
       user: cfg.SMTP_USER,
       pass: cfg.SMTP_PASSWORD,
       from: cfg.SMTP_FROM,

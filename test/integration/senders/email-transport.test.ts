@@ -56,6 +56,27 @@ describe('email through real nodemailer to the SMTP sink', () => {
     expect(message?.body).toBe(text);
   });
 
+  it('with requireTls (the default outside the lab), sends nothing to a server without STARTTLS', async () => {
+    const strict = createEmailTransport({
+      host: '127.0.0.1',
+      port: lab.smtp.port,
+      secure: false,
+      requireTls: true,
+      from: 'noreply@acme.test',
+    });
+    try {
+      const { error } = await timeRejection(
+        strict.send({ to: 'zoe@example.com', subject: 'code', text: 'your code is 482913' }, live()),
+      );
+      expect(error).toBeInstanceOf(DeliveryError);
+      expect(error.message).toMatch(/TLS/);
+      expect(error.message).not.toContain('482913');
+      expect(await lab.client.listMessages('zoe@example.com')).toEqual([]);
+    } finally {
+      strict.close();
+    }
+  });
+
   it('rejects with the SMTP reply when the sink is set to fail', async () => {
     await lab.client.setFaults({ smtp: 'fail' });
     const { error } = await timeRejection(

@@ -44,6 +44,8 @@ export async function startLabSinks(): Promise<LabSinks> {
 /** The app's sender variables (SMTP_*, TWILIO_*) pointing at these sinks, as the environment would hold them. */
 export function senderEnv(sinks: LabSinks): Record<string, string> {
   return {
+    // The sinks speak plain SMTP: a lab, where SMTP may go without TLS.
+    PINVERIFY_LAB: '1',
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(sinks.smtp.port),
     SMTP_FROM: 'pinverify test <verify@test.pinverify.invalid>',

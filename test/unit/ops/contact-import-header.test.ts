@@ -76,4 +76,26 @@ describe('contacts import: header and file checks', () => {
     ).rejects.toThrow('the database must not be asked');
     expect(query).toHaveBeenCalled();
   });
+
+  it('refuses a file over the row cap before anything else, naming the cap', async () => {
+    const lines = Array.from(
+      { length: 10_001 },
+      (_, i) => `Person ${i},,+1202555${String(i).padStart(4, '0')}`,
+    );
+    const err = await refusal(`name,email,phones\n${lines.join('\n')}\n`);
+    expect(err.problems).toEqual([
+      { field: 'file', message: '10001 lines; at most 10,000 per import (split the file)' },
+    ]);
+  });
+
+  it('takes a file at the row cap past this check', async () => {
+    const lines = Array.from(
+      { length: 10_000 },
+      (_, i) => `Person ${i},,+1202555${String(i).padStart(4, '0')}`,
+    );
+    const { admin } = adminWithoutDatabase();
+    await expect(admin.importCsv(`name,email,phones\n${lines.join('\n')}\n`)).rejects.toThrow(
+      'the database must not be asked',
+    );
+  });
 });

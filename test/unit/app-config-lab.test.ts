@@ -1,0 +1,60 @@
+import { ConfigError, loadAppConfig } from '../../src/config/app-config';
+import { senderConfigSchema } from '../../src/senders/delivery-from-config';
+
+/** A complete environment with real-looking secrets. */
+const PRODUCTION = {
+  ARI_URL: 'http://127.0.0.1:8088',
+  ARI_USER: 'pinverify',
+  ARI_PASSWORD: 'x8Jd93-ari-secret',
+  AMI_USER: 'pinverify',
+  AMI_SECRET: 'Qm2-ami-secret',
+  DATABASE_URL: 'postgres://pinverify:pw@db/pinverify',
+  PINVERIFY_CODE_SECRET: 'a-long-random-code-secret-9f8e7d',
+  SMTP_HOST: 'smtp.example.com',
+  SMTP_FROM: 'verify@example.com',
+  TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+  TWILIO_AUTH_TOKEN: 'twilio-token-123',
+  TWILIO_FROM: '+12025550100',
+};
+
+describe('lab secrets and TLS outside the lab', () => {
+  it('accepts real secrets, and requires TLS for SMTP by default', () => {
+    const cfg = loadAppConfig(PRODUCTION);
+    expect(cfg.PINVERIFY_LAB).toBe(false);
+    expect(cfg.SMTP_REQUIRE_TLS).toBeUndefined();
+  });
+
+  it('refuses every published lab secret at once, naming each, unless PINVERIFY_LAB=1', () => {
+    const lab = {
+      ...PRODUCTION,
+      ARI_PASSWORD: 'pinverify-lab-ari',
+      AMI_SECRET: 'pinverify-lab-ami',
+      PINVERIFY_CODE_SECRET: 'lab-only-code-secret-change-me-in-production',
+      TWILIO_AUTH_TOKEN: 'lab-twilio-token',
+    };
+    let problems: string[] = [];
+    try {
+      loadAppConfig(lab);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems = err.problems;
+    }
+    expect(problems.map((p) => p.split(' ')[0])).toEqual([
+      'ARI_PASSWORD',
+      'AMI_SECRET',
+      'PINVERIFY_CODE_SECRET',
+      'TWILIO_AUTH_TOKEN',
+    ]);
+    expect(problems[0]).toContain("is the lab's published value");
+    expect(loadAppConfig({ ...lab, PINVERIFY_LAB: '1' }).PINVERIFY_LAB).toBe(true);
+  });
+
+  it('reads SMTP_REQUIRE_TLS for the senders', () => {
+    expect(senderConfigSchema.parse({ ...PRODUCTION, SMTP_REQUIRE_TLS: 'false' }).SMTP_REQUIRE_TLS).toBe(
+      false,
+    );
+    expect(() => senderConfigSchema.parse({ ...PRODUCTION, SMTP_REQUIRE_TLS: 'maybe' })).toThrow(
+      /SMTP_REQUIRE_TLS must be true or false/,
+    );
+  });
+});
