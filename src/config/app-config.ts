@@ -136,13 +136,16 @@ const SECRET_KEYS = [
 ] as const;
 
 /** Problems with lab secrets used outside the lab (none when PINVERIFY_LAB=1). */
-export function labSecretProblems(cfg: Pick<AppConfig, 'PINVERIFY_LAB' | (typeof SECRET_KEYS)[number]>): string[] {
+export function labSecretProblems(
+  cfg: Pick<AppConfig, 'PINVERIFY_LAB' | (typeof SECRET_KEYS)[number]>,
+): string[] {
   if (cfg.PINVERIFY_LAB) return [];
   return SECRET_KEYS.filter((k) => {
     const v = cfg[k];
     return typeof v === 'string' && (v.startsWith('lab-only-') || LAB_SECRET_VALUES.has(v));
   }).map(
-    (k) => `${k} is the lab's published value: set a secret of your own (or PINVERIFY_LAB=1 on a lab machine)`,
+    (k) =>
+      `${k} is the lab's published value: set a secret of your own (or PINVERIFY_LAB=1 on a lab machine)`,
   );
 }
 
