@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { invalid } from '../ops/ops-error';
 import type { OpsServices } from '../ops/ops-services';
+import type { ApiKeyScope } from '../ops/api-key-admin';
 import { recentQuerySchema } from '../ops/call-history';
 import { newContactSchema } from '../ops/contact-admin';
 import { setPinSchema } from '../ops/pin-admin';
@@ -46,6 +47,8 @@ export interface Endpoint {
   body?: z.ZodType;
   /** text/csv instead of JSON. */
   csvBody?: boolean;
+  /** The least API key scope allowed; default: read for GET, admin otherwise. */
+  scope?: ApiKeyScope;
   status?: number;
   handler(input: EndpointInput): Promise<unknown>;
 }
@@ -166,6 +169,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'POST',
     url: '/v1/contacts',
+    scope: 'contacts',
     tag: 'contacts',
     summary: 'Add a contact (numbers normalised to E.164 with the defaultCountry setting)',
     body: newContactSchema,
@@ -185,6 +189,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'DELETE',
     url: '/v1/contacts/:id',
+    scope: 'contacts',
     tag: 'contacts',
     summary: 'Remove a contact',
     params: { id: 'contact id' },
@@ -193,6 +198,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'POST',
     url: '/v1/contacts/import',
+    scope: 'contacts',
     tag: 'contacts',
     summary:
       'Import a CSV (header: name,email,mobile,phones[,id][,pin]); all-or-nothing unless partial=true; PINs are never printed back',
@@ -216,6 +222,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'POST',
     url: '/v1/contacts/:id/unlock',
+    scope: 'contacts',
     tag: 'contacts',
     summary: 'Clear a contact lockout (failed checks in the last 24 h) and the send counts of its addresses',
     params: { id: 'contact id' },
@@ -232,6 +239,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'PUT',
     url: '/v1/contacts/:id/pin',
+    scope: 'contacts',
     tag: 'contacts',
     summary:
       'Set or replace the contact PIN (stored only as an argon2id hash; refused when too short, too long or trivial)',
@@ -242,6 +250,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'DELETE',
     url: '/v1/contacts/:id/pin',
+    scope: 'contacts',
     tag: 'contacts',
     summary: 'Clear the contact PIN (callers on PIN routes then get reason no_pin)',
     params: { id: 'contact id' },
@@ -250,6 +259,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'POST',
     url: '/v1/verifications',
+    scope: 'contacts',
     tag: 'verifications',
     summary:
       'Start a verification: a code to the contact by sms or email (429 locked / rate_limited naming the limit, 502 delivery_failed)',
@@ -276,6 +286,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'POST',
     url: '/v1/verifications/:id/check',
+    scope: 'contacts',
     tag: 'verifications',
     summary:
       'Check a code: status approved, pending (wrong code), max_attempts_reached or expired (409 when already decided, 429 max_attempts / locked)',
@@ -286,6 +297,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'POST',
     url: '/v1/verifications/:id/resend',
+    scope: 'contacts',
     tag: 'verifications',
     summary: 'Send the same code again while it is valid (429 max_sends / rate_limited with the cooldown)',
     params: { id: 'verification id (VE...)' },
@@ -295,6 +307,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   {
     method: 'POST',
     url: '/v1/verifications/:id/cancel',
+    scope: 'contacts',
     tag: 'verifications',
     summary: 'Cancel a pending verification (409 when already decided)',
     params: { id: 'verification id (VE...)' },
@@ -325,3 +338,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
     handler: ({ ops, query }) => ops.changes(query.limit as number),
   },
 ];
+
+/** The least API key scope an endpoint needs. */
+export function scopeOf(e: Endpoint): ApiKeyScope {
+  return e.scope ?? (e.method === 'GET' ? 'read' : 'admin');
+}

@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
-import { authenticateApiKey } from '../ops/api-key-admin';
+import { authenticateApiKey, scopeAllows, type ApiKeyScope } from '../ops/api-key-admin';
 import { PbxUnreachableError } from '../ops/dialplan-checker';
 import { OpsError, zodProblems, type FieldProblem } from '../ops/ops-error';
 import type { OpsServices } from '../ops/ops-services';
 import { describeDbError, isDbUnreachable } from '../store/db';
-import { ENDPOINTS, type Endpoint } from './admin-endpoints';
+import { ENDPOINTS, scopeOf, type Endpoint } from './admin-endpoints';
 import type { HealthReport } from './health-check';
 import { buildOpenApi } from './openapi';
 
@@ -133,8 +133,8 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
     ),
   );
 
-  /** The API key's name, or a 401 problem. */
-  async function authenticate(req: FastifyRequest): Promise<string> {
+  /** The API key's name, or a 401 problem; a 403 when its scope is below `needs`. */
+  async function authenticate(req: FastifyRequest, needs: ApiKeyScope = 'read'): Promise<string> {
     const key = bearer(req);
     if (!key)
       throw new HttpProblem(
@@ -146,6 +146,19 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
     if (!who) {
       deps.log.warn('admin API: refused API key', { reqId: req.id, prefix: key.slice(0, 16) });
       throw new HttpProblem(401, 'unauthorized', 'unknown or revoked API key');
+    }
+    if (!scopeAllows(who.scope, needs)) {
+      deps.log.warn('admin API: key scope too narrow', {
+        reqId: req.id,
+        key: who.name,
+        scope: who.scope,
+        needs,
+      });
+      throw new HttpProblem(
+        403,
+        'forbidden',
+        `API key ${who.name} has scope ${who.scope}; ${req.method} ${req.routeOptions.url ?? req.url} needs scope ${needs}`,
+      );
     }
     return who.name;
   }
@@ -175,7 +188,7 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
       method: e.method,
       url: e.url,
       handler: async (req, reply) => {
-        const who = { name: await authenticate(req) };
+        const who = { name: await authenticate(req, scopeOf(e)) };
         let query: Record<string, unknown> = {};
         if (e.query) {
           const parsed = e.query.safeParse(req.query ?? {});

@@ -3,7 +3,7 @@
  * (admin-endpoints.ts) and its zod schemas, so what is described is what is validated.
  */
 import { z } from 'zod';
-import type { Endpoint } from './admin-endpoints';
+import { scopeOf, type Endpoint } from './admin-endpoints';
 
 const problem = {
   type: 'object',
@@ -69,6 +69,8 @@ export function buildOpenApi(endpoints: readonly Endpoint[], version: string): R
         .replace(/^V1/, '')}`,
       parameters,
       security: [{ apiKey: [] }],
+      // The least API key scope this operation needs (read < contacts < admin).
+      'x-required-scope': scopeOf(e),
       responses: {
         [String(e.status ?? 200)]: { description: 'done', content: { 'application/json': { schema: {} } } },
         ...errorResponses(e, true),
@@ -136,7 +138,12 @@ export function buildOpenApi(endpoints: readonly Endpoint[], version: string): R
     servers: [{ url: '/' }],
     components: {
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'pinverify API key (pvk_...)' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'pinverify API key (pvk_...) with a scope: read (every GET), contacts (also contacts, imports, PINs, unlock and verifications), admin (everything). Each operation names its x-required-scope; a key below it gets 403.',
+        },
       },
       schemas: { Problem: problem },
     },

@@ -11,10 +11,28 @@ import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
 import { isUniqueViolation, notFound, OpsError, parseInput } from './ops-error';
 
+/**
+ * What a key may do, each scope including the ones before it: `read` every GET; `contacts` the
+ * people as well (contacts, imports, PINs, unlock, verifications: what a CRM or help-desk
+ * integration needs); `admin` everything, routes, settings and templates included.
+ */
+export const API_KEY_SCOPES = ['read', 'contacts', 'admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** Whether a key of scope `has` may do what needs `needs`. */
+export function scopeAllows(has: ApiKeyScope, needs: ApiKeyScope): boolean {
+  return API_KEY_SCOPES.indexOf(has) >= API_KEY_SCOPES.indexOf(needs);
+}
+
+export const apiKeyScopeSchema = z.enum(API_KEY_SCOPES, {
+  error: `scope must be one of ${API_KEY_SCOPES.join(', ')}`,
+});
+
 export interface ApiKeyInfo {
   id: number;
   name: string;
   prefix: string;
+  scope: ApiKeyScope;
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
@@ -31,17 +49,17 @@ function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-const INFO = `id, name, prefix, created_at AS "createdAt", last_used_at AS "lastUsedAt", revoked_at AS "revokedAt"`;
+const INFO = `id, name, prefix, scope, created_at AS "createdAt", last_used_at AS "lastUsedAt", revoked_at AS "revokedAt"`;
 
 /** Who a presented key belongs to, or null; never throws for a malformed key. */
 export async function authenticateApiKey(
   db: Queryable,
   key: string,
-): Promise<{ id: number; name: string } | null> {
+): Promise<{ id: number; name: string; scope: ApiKeyScope } | null> {
   const m = KEY_RE.exec(key.trim());
   if (!m) return null;
-  const { rows } = await db.query<{ id: number; name: string; key_hash: string }>(
-    'SELECT id, name, key_hash FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL',
+  const { rows } = await db.query<{ id: number; name: string; key_hash: string; scope: ApiKeyScope }>(
+    'SELECT id, name, key_hash, scope FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL',
     [m[1]],
   );
   const row = rows[0];
@@ -51,7 +69,7 @@ export async function authenticateApiKey(
   if (given.length !== stored.length || !timingSafeEqual(given, stored)) return null;
   // Best effort: a failed bookkeeping write must not refuse a valid key.
   await db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [row.id]).catch(() => undefined);
-  return { id: row.id, name: row.name };
+  return { id: row.id, name: row.name, scope: row.scope };
 }
 
 export function createApiKeyAdmin(deps: OpsDeps) {
@@ -70,17 +88,23 @@ export function createApiKeyAdmin(deps: OpsDeps) {
 
   return {
     /** Creates a key; the returned `key` is the only time it is ever shown. */
-    async create(nameInput: string): Promise<ApiKeyInfo & { key: string }> {
+    async create(nameInput: string, scopeInput: string = 'admin'): Promise<ApiKeyInfo & { key: string }> {
       const name = parseInput(apiKeyNameSchema, nameInput, 'name');
+      const scope = parseInput(apiKeyScopeSchema, scopeInput, 'scope');
       const prefix = randomBytes(6).toString('hex');
       const key = `pvk_${prefix}_${randomBytes(24).toString('base64url')}`;
       try {
         const info = await withTransaction(pool, async (db) => {
           const { rows } = await db.query<ApiKeyInfo>(
-            `INSERT INTO api_keys (name, prefix, key_hash) VALUES ($1, $2, $3) RETURNING ${INFO}`,
-            [name, prefix, hashKey(key)],
+            `INSERT INTO api_keys (name, prefix, key_hash, scope) VALUES ($1, $2, $3, $4) RETURNING ${INFO}`,
+            [name, prefix, hashKey(key), scope],
           );
-          await recordConfigChange(db, { actor: deps.actor, action: 'api_key.create', subject: name });
+          await recordConfigChange(db, {
+            actor: deps.actor,
+            action: 'api_key.create',
+            subject: name,
+            detail: { scope },
+          });
           return rows[0] as ApiKeyInfo;
         });
         return { ...info, key };

@@ -11,11 +11,16 @@ export function registerApiKeysCommands(program: Command, ctx: CliContext): void
   keys
     .command('create <name>')
     .description('create a key named e.g. after the system that will use it; prints it once')
-    .action(async (name: string) => {
-      const k = await ctx.ops().apiKeys.create(name);
+    .option(
+      '--scope <scope>',
+      'read (GET only), contacts (also contacts, PINs, unlock, verifications) or admin (everything)',
+      'admin',
+    )
+    .action(async (name: string, o: { scope: string }) => {
+      const k = await ctx.ops().apiKeys.create(name, o.scope);
       ctx.print(k, () =>
         [
-          `created API key ${k.name} (${k.prefix}). It is shown only now; store it in your secret store:`,
+          `created API key ${k.name} (${k.prefix}, scope ${k.scope}). It is shown only now; store it in your secret store:`,
           '',
           k.key,
           '',
@@ -33,11 +38,12 @@ export function registerApiKeysCommands(program: Command, ctx: CliContext): void
         list.length === 0
           ? 'no API keys (create one with: pinverify api-keys create <name>)'
           : formatTable(
-              ['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED'],
+              ['ID', 'NAME', 'PREFIX', 'SCOPE', 'CREATED', 'LAST USED', 'REVOKED'],
               list.map((k) => [
                 k.id,
                 k.name,
                 k.prefix,
+                k.scope,
                 k.createdAt.toISOString(),
                 k.lastUsedAt?.toISOString(),
                 k.revokedAt?.toISOString(),

@@ -413,6 +413,34 @@ describe('admin HTTP API', () => {
       expect(res.status).toBe(401);
     });
 
+    it('holds each key to its scope: read only GETs, contacts the people, admin everything (403 naming both)', async () => {
+      const ops = createOpsServices({ pool, actor: 'cli:test', dialplan: () => checker });
+      const reader = await ops.apiKeys.create(`reader-${randomUUID().slice(0, 8)}`, 'read');
+      const crm = await ops.apiKeys.create(`crm-${randomUUID().slice(0, 8)}`, 'contacts');
+      expect((await api('GET', '/v1/settings', { key: reader.key })).status).toBe(200);
+      expect((await api('GET', '/v1/health', { key: reader.key })).status).toBe(200);
+      const refused = await api('POST', '/v1/contacts', {
+        key: reader.key,
+        body: { name: 'Nope', phones: ['+12025550170'] },
+      });
+      expect(refused.status).toBe(403);
+      expect(refused.body).toEqual({
+        error: 'forbidden',
+        message: `API key ${reader.name} has scope read; POST /v1/contacts needs scope contacts`,
+      });
+      const added = await api<ContactWithPhones>('POST', '/v1/contacts', {
+        key: crm.key,
+        body: { name: 'Scoped Sam', phones: ['+12025550171'] },
+      });
+      expect(added.status).toBe(201);
+      expect((await api('DELETE', `/v1/contacts/${added.body.id}`, { key: crm.key })).status).toBe(200);
+      const settings = await api('PATCH', '/v1/settings', { key: crm.key, body: { companyName: 'X' } });
+      expect(settings.status).toBe(403);
+      expect(settings.body.message).toContain('needs scope admin');
+      // Nothing changed behind a refusal.
+      expect((await pool.query(`SELECT 1 FROM contacts WHERE name = 'Nope'`)).rowCount).toBe(0);
+    });
+
     it('refuses a revoked key at once', async () => {
       const ops = createOpsServices({ pool, actor: 'cli:test', dialplan: () => checker });
       const temp = await ops.apiKeys.create(`temp-${randomUUID().slice(0, 8)}`);

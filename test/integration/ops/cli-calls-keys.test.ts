@@ -225,10 +225,14 @@ describe('pinverify calls, changes and api-keys (CLI)', () => {
         expect(String(value)).not.toContain(key);
         expect(String(value)).not.toContain(secret);
       }
-      expect(await authenticateApiKey(pool, key ?? '')).toEqual({ id: row.id, name: 'crm-sync' });
+      expect(await authenticateApiKey(pool, key ?? '')).toEqual({
+        id: row.id,
+        name: 'crm-sync',
+        scope: 'admin',
+      });
       const { rows: changes } = await pool.query('SELECT actor, action, subject, detail FROM config_changes');
       expect(changes).toEqual([
-        { actor: 'cli:ops-test', action: 'api_key.create', subject: 'crm-sync', detail: {} },
+        { actor: 'cli:ops-test', action: 'api_key.create', subject: 'crm-sync', detail: { scope: 'admin' } },
       ]);
       expect(JSON.stringify(changes)).not.toContain(secret);
     });
@@ -255,12 +259,24 @@ describe('pinverify calls, changes and api-keys (CLI)', () => {
         'name',
         'prefix',
         'revokedAt',
+        'scope',
       ]);
       expect(list.out).not.toContain(info.key);
       const text = await cli(['api-keys', 'list']);
-      expect(text.out).toMatch(/^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED$/m);
+      expect(text.out).toMatch(/^ID\s+NAME\s+PREFIX\s+SCOPE\s+CREATED\s+LAST USED\s+REVOKED$/m);
       expect(text.out).toContain(info.prefix);
       expect(text.out).not.toContain(info.key);
+    });
+
+    it('creates a key with a narrower scope, and refuses an unknown scope', async () => {
+      const run = await cli(['--json', 'api-keys', 'create', 'crm-read', '--scope', 'read']);
+      expect(run.code).toBe(0);
+      const info = run.json<ApiKeyInfo & { key: string }>();
+      expect(info.scope).toBe('read');
+      expect(await authenticateApiKey(pool, info.key)).toMatchObject({ name: 'crm-read', scope: 'read' });
+      const bad = await cli(['api-keys', 'create', 'crm-x', '--scope', 'root']);
+      expect(bad.code).toBe(1);
+      expect(bad.err).toContain('scope: scope must be one of read, contacts, admin');
     });
 
     it('refuses a duplicate name as a conflict and a bad name as invalid', async () => {
