@@ -23,6 +23,7 @@ import { maskPhone } from './log/mask';
 import { createDeliveryFromConfig } from './senders/delivery-from-config';
 import { createAdminServer } from './http/admin-server';
 import { createHealthCheck } from './http/health-check';
+import { createPgRequestLimiter } from './http/request-limiter';
 import { createOpsServices } from './ops/ops-services';
 import { createAmiDialplanChecker } from './ami/ami-dialplan-checker';
 import { checkDb, createPool, describeDbError } from './store/db';
@@ -134,6 +135,13 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
           log,
           version: APP_VERSION,
           metrics: { contentType: metrics.registry.contentType, text: () => metrics.registry.metrics() },
+          limiter: createPgRequestLimiter({
+            pool,
+            requestsPerMinute: cfg.ADMIN_RATE_LIMIT_PER_MINUTE,
+            authFailuresPerMinute: cfg.ADMIN_AUTH_FAILURES_PER_MINUTE,
+            onError: (err) =>
+              log.warn('admin API rate limiter unavailable; not limiting', { problem: String(err) }),
+          }),
         });
   if (admin) {
     const address = await admin.listen({ host: cfg.ADMIN_HOST, port: cfg.ADMIN_PORT as number });

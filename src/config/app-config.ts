@@ -106,6 +106,18 @@ export const appConfigSchema = z.object({
       error: 'ADMIN_PORT must be a port number or off',
     })
     .default(8090),
+  /** Admin API requests per minute per API key (or per address without a key), across instances. */
+  ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce
+    .number({ error: 'ADMIN_RATE_LIMIT_PER_MINUTE must be a number' })
+    .int()
+    .min(1)
+    .default(600),
+  /** Failed API key attempts per minute per address before it must wait. */
+  ADMIN_AUTH_FAILURES_PER_MINUTE: z.coerce
+    .number({ error: 'ADMIN_AUTH_FAILURES_PER_MINUTE must be a number' })
+    .int()
+    .min(1)
+    .default(10),
   LOG_LEVEL: z
     .enum(['error', 'warn', 'info', 'debug'], { error: 'LOG_LEVEL must be error, warn, info or debug' })
     .default('info'),

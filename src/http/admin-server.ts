@@ -15,6 +15,7 @@ import { describeDbError, isDbUnreachable } from '../store/db';
 import { ENDPOINTS, scopeOf, type Endpoint } from './admin-endpoints';
 import type { HealthReport } from './health-check';
 import { buildOpenApi } from './openapi';
+import type { RequestLimiter } from './request-limiter';
 
 export interface AdminLogger {
   info(msg: string, meta?: Record<string, unknown>): void;
@@ -29,6 +30,8 @@ export interface AdminServerDeps {
   health(): Promise<HealthReport>;
   log: AdminLogger;
   version?: string;
+  /** Request budgets per client and failed authentications per address (absent: no limits). */
+  limiter?: RequestLimiter;
   /** Prometheus text for GET /metrics (behind an API key); absent: no /metrics. */
   metrics?: { contentType: string; text(): Promise<string> };
 }
@@ -48,6 +51,7 @@ class HttpProblem extends Error {
     readonly error: string,
     message: string,
     readonly problems: readonly FieldProblem[] = [],
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
   }
@@ -61,6 +65,16 @@ function send(
   problems: readonly FieldProblem[] = [],
 ) {
   return reply.code(status).send(problems.length > 0 ? { error, message, problems } : { error, message });
+}
+
+function tooManyAuthFailures(a: { retryAfterSeconds: number; limit: number }): HttpProblem {
+  return new HttpProblem(
+    429,
+    'rate_limited',
+    `too many failed API key attempts from this address: at most ${a.limit} a minute; retry in ${a.retryAfterSeconds} s`,
+    [],
+    a.retryAfterSeconds,
+  );
 }
 
 function bearer(req: FastifyRequest): string | null {
@@ -89,7 +103,10 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
   );
 
   app.setErrorHandler((err, req, reply) => {
-    if (err instanceof HttpProblem) return send(reply, err.status, err.error, err.message, err.problems);
+    if (err instanceof HttpProblem) {
+      if (err.retryAfterSeconds !== null) void reply.header('retry-after', String(err.retryAfterSeconds));
+      return send(reply, err.status, err.error, err.message, err.problems);
+    }
     if (err instanceof OpsError) {
       if (err.retryAfterSeconds !== null) void reply.header('retry-after', String(err.retryAfterSeconds));
       return send(reply, STATUS[err.kind], err.code, err.message, err.problems);
@@ -142,9 +159,13 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
         'unauthorized',
         'missing API key: send Authorization: Bearer <key> (create one with `pinverify api-keys create <name>`)',
       );
+    const blocked = await deps.limiter?.authBlocked(req.ip);
+    if (blocked && !blocked.ok) throw tooManyAuthFailures(blocked);
     const who = await authenticateApiKey(deps.pool, key);
     if (!who) {
       deps.log.warn('admin API: refused API key', { reqId: req.id, prefix: key.slice(0, 16) });
+      const counted = await deps.limiter?.authFailure(req.ip);
+      if (counted && !counted.ok) throw tooManyAuthFailures(counted);
       throw new HttpProblem(401, 'unauthorized', 'unknown or revoked API key');
     }
     if (!scopeAllows(who.scope, needs)) {
@@ -161,6 +182,25 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
       );
     }
     return who.name;
+  }
+
+  if (deps.limiter) {
+    const limiter = deps.limiter;
+    // One budget per client: the API key's public prefix, or the address without a key.
+    app.addHook('onRequest', async (req, reply) => {
+      const key = bearer(req);
+      const m = key ? /^pvk_([0-9a-f]{12})_/.exec(key) : null;
+      const client = m ? `key:${m[1]}` : `ip:${req.ip}`;
+      const answer = await limiter.request(client);
+      if (answer.ok) return;
+      void reply.header('retry-after', String(answer.retryAfterSeconds));
+      return send(
+        reply,
+        429,
+        'rate_limited',
+        `too many requests from this ${m ? 'API key' : 'address'}: at most ${answer.limit} a minute; retry in ${answer.retryAfterSeconds} s`,
+      );
+    });
   }
 
   // Liveness: the process answers. Says nothing else, so it may be open to anyone.

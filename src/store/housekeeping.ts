@@ -22,7 +22,9 @@ export async function housekeep(pool: Pool, retentionDays: number): Promise<Reco
   const failures = await q(`DELETE FROM verification_failures WHERE at < ${cutoff}`, [retentionDays]);
   // call_events go with their call (ON DELETE CASCADE).
   const calls = await q(`DELETE FROM calls WHERE started_at < ${cutoff}`, [retentionDays]);
-  return { expired, sends, verifications, failures, calls };
+  // Admin API rate-limit windows that have ended (rate-limiter-flexible's expire is epoch ms).
+  const rateLimits = await q('DELETE FROM api_rate_limits WHERE expire < $1', [Date.now()]);
+  return { expired, sends, verifications, failures, calls, rateLimits };
 }
 
 export interface HousekeepingOptions {

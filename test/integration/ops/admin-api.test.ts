@@ -14,6 +14,7 @@ import { createAmiDialplanChecker, type AmiDialplanChecker } from '../../../src/
 import { ENDPOINTS } from '../../../src/http/admin-endpoints';
 import { createAdminServer } from '../../../src/http/admin-server';
 import { createHealthCheck, type HealthProbe, type HealthReport } from '../../../src/http/health-check';
+import { createPgRequestLimiter } from '../../../src/http/request-limiter';
 import { buildOpenApi } from '../../../src/http/openapi';
 import type { FlowSettings, Route } from '../../../src/domain';
 import { extractCode, type SinkMessage } from '../../../src/lab/sink-client';
@@ -1040,6 +1041,61 @@ describe('admin HTTP API', () => {
       } finally {
         await server.close();
       }
+    });
+  });
+
+  describe('rate limits shared by two app instances', () => {
+    function limitedServer(): FastifyInstance {
+      return createAdminServer({
+        pool,
+        ops: (actor) => createOpsServices({ pool, actor, dialplan: () => checker }),
+        health: async () => ({ status: 'ok', checks: {} }),
+        log: recordingLogger(),
+        limiter: createPgRequestLimiter({ pool, requestsPerMinute: 5, authFailuresPerMinute: 3 }),
+      });
+    }
+    let a: FastifyInstance;
+    let b: FastifyInstance;
+    let urls: string[] = [];
+    beforeAll(async () => {
+      a = limitedServer();
+      b = limitedServer();
+      urls = [await a.listen({ host: '127.0.0.1', port: 0 }), await b.listen({ host: '127.0.0.1', port: 0 })];
+    });
+    beforeEach(async () => {
+      await pool.query('TRUNCATE api_rate_limits');
+    });
+    afterAll(async () => {
+      await a.close();
+      await b.close();
+    });
+
+    it('counts one budget per API key across both instances: the sixth request a minute is 429 with Retry-After', async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++)
+        statuses.push((await send(urls[i % 2] ?? '', key, 'GET', '/v1/routes')).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+      const refused = await send(urls[0] ?? '', key, 'GET', '/v1/routes');
+      expect(refused.status).toBe(429);
+      expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+      expect(refused.body).toMatchObject({ error: 'rate_limited' });
+      expect(String(refused.body.message)).toMatch(/at most 5 a minute; retry in \d+ s/);
+      const { rows } = await pool.query<{ key: string }>('SELECT key FROM api_rate_limits');
+      // The table holds the key's public prefix, never the key.
+      expect(rows.map((r) => r.key).join(' ')).not.toContain(key);
+    });
+
+    it('after three wrong keys from an address, even a good key from it waits', async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++)
+        statuses.push(
+          (await send(urls[i % 2] ?? '', `pvk_${'0'.repeat(12)}_${'x'.repeat(32)}`, 'GET', '/v1/routes'))
+            .status,
+        );
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      const good = await send(urls[0] ?? '', key, 'GET', '/v1/routes');
+      expect(good.status).toBe(429);
+      expect(String(good.body.message)).toContain('too many failed API key attempts from this address');
     });
   });
 
