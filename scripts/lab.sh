@@ -11,6 +11,8 @@
 #                           stop or (re)start only the app (to see the dialplan's fallback)
 #   scripts/lab.sh asterisk-stop | asterisk-start
 #                           stop or start only Asterisk (the app keeps trying to reconnect)
+#   scripts/lab.sh postgres-pause | postgres-resume
+#                           stop or start the lab's PostgreSQL cluster under the running app
 #
 # Asterisk: an installed Asterisk >= 20 is used when there is one; otherwise Debian sid's
 # asterisk package is installed once into a debootstrap root cached in /var/cache/pinverify
@@ -385,5 +387,7 @@ case "${1:-up}" in
   app-start) start_app ;;
   asterisk-stop) need_root; stop_asterisk ;;
   asterisk-start) need_root; start_asterisk ;;
-  *) die "usage: lab.sh up|status|logs [app|asterisk|sinks|all] [-f]|down|app-stop|app-start|asterisk-stop|asterisk-start" ;;
+  postgres-pause) need_root; read -r v n _ <<<"$(pg_cluster)"; pg_ctlcluster "$v" "$n" stop -m fast; say "PostgreSQL $v/$n stopped (postgres-resume starts it)" ;;
+  postgres-resume) need_root; read -r v n _ <<<"$(pg_cluster)"; pg_ctlcluster "$v" "$n" start; wait_for 30 "PostgreSQL" su postgres -c "psql -qAtc 'select 1'" ;;
+  *) die "usage: lab.sh up|status|logs [app|asterisk|sinks|all] [-f]|down|app-stop|app-start|asterisk-stop|asterisk-start|postgres-pause|postgres-resume" ;;
 esac
