@@ -34,12 +34,18 @@ export interface AmiSettings {
   secret: string;
 }
 
-/** AMI settings, or the reason there are none (named variables). */
+/**
+ * AMI settings, or the reason there are none (named variables). The CLI's own read-only user
+ * (AMI_CLI_USER / AMI_CLI_SECRET) comes first, so one environment can serve the app and the CLI
+ * with their separate least-rights users; else AMI_USER / AMI_SECRET.
+ */
 export function amiSettings(env: NodeJS.ProcessEnv): AmiSettings | string {
-  const missing = ['AMI_USER', 'AMI_SECRET'].filter((k) => !env[k]);
+  const own = Boolean(env.AMI_CLI_USER && env.AMI_CLI_SECRET);
+  const [userKey, secretKey] = own ? ['AMI_CLI_USER', 'AMI_CLI_SECRET'] : ['AMI_USER', 'AMI_SECRET'];
+  const missing = [userKey, secretKey].filter((k) => !env[k]);
   if (missing.length > 0) return `${missing.join(' and ')} not set`;
   const port = Number(env.AMI_PORT ?? 5038);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     return `AMI_PORT ${env.AMI_PORT} is not a port number`;
-  return { host: env.AMI_HOST || '127.0.0.1', port, user: env.AMI_USER ?? '', secret: env.AMI_SECRET ?? '' };
+  return { host: env.AMI_HOST || '127.0.0.1', port, user: env[userKey] ?? '', secret: env[secretKey] ?? '' };
 }

@@ -38,7 +38,7 @@ export function buildProgram(ctx: CliContext, extra: readonly CommandRegistrar[]
       'after',
       `
 Exit codes: 0 done, 1 refused or failed, 2 usage error, 3 a service (Postgres, AMI, ARI) unreachable.
-Environment: DATABASE_URL, AMI_HOST/AMI_PORT/AMI_USER/AMI_SECRET (dialplan checks),
+Environment: DATABASE_URL, AMI_HOST/AMI_PORT and AMI_CLI_USER/AMI_CLI_SECRET (else AMI_USER/AMI_SECRET; dialplan checks, test-call),
 ARI_URL/ARI_USER/ARI_PASSWORD (test-call), SINK_URL (test-call reading codes from the lab's sinks).`,
     );
   program.hook('preAction', (_root, action) => {

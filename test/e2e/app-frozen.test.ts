@@ -1,5 +1,6 @@
 import type { Channel } from 'ari-client';
 import { connectTestCaller, env, listenAmi, run, waitUntil } from './lab-harness';
+import { startAgentAbsorber } from './lab-harness';
 
 /**
  * The app frozen (SIGSTOP) with two callers at the menu, then thawed: nothing the PBX sent
@@ -16,7 +17,10 @@ let ami: ReturnType<typeof listenAmi>;
 const legs: Channel[] = [];
 let appPid = '';
 
+let absorber: ReturnType<typeof startAgentAbsorber>;
 beforeAll(async () => {
+  // The callers are routed to agent destinations no test waits at.
+  absorber = startAgentAbsorber();
   ami = listenAmi();
   caller = await connectTestCaller('pinverify-tester-frozen');
   appPid = (await run('cat', ['.lab/app.pid'], 5000)).output.trim();
@@ -26,6 +30,7 @@ afterAll(async () => {
   for (const leg of legs) await caller.client.channels.hangup({ channelId: leg.id }).catch(() => undefined);
   caller.close();
   ami.close();
+  await absorber.stop();
 });
 
 async function callsInApp(): Promise<number> {

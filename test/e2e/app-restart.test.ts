@@ -9,6 +9,7 @@ import {
   waitUntil,
   type PinVerifyEvent,
 } from './lab-harness';
+import { startAgentAbsorber } from './lab-harness';
 
 /**
  * The app dying or stopping with callers in it, on the live lab. Three test callers (a Local
@@ -67,7 +68,10 @@ function restartedEvents(since: number): PinVerifyEvent[] {
   return ami.events.slice(since).filter((e) => e.reason === 'app_restarted');
 }
 
+let absorber: ReturnType<typeof startAgentAbsorber>;
 beforeAll(async () => {
+  // The callers are routed to agent destinations no test waits at.
+  absorber = startAgentAbsorber();
   db = openDb();
   ami = listenAmi();
   caller = await connectTestCaller('pinverify-tester-restart');
@@ -87,6 +91,7 @@ afterAll(async () => {
   caller.close();
   ami.close();
   await db.end();
+  await absorber.stop();
 });
 
 describe('the app restarting with callers in it', () => {

@@ -53,6 +53,42 @@ export function runSippScenario(name: string, extra: string[] = []): Promise<Run
   return run('bash', ['test/sipp/run.sh', name, ...extra], 170_000);
 }
 
+/**
+ * An agent phone that answers every call on 127.0.0.1:5080 until stopped. For tests whose
+ * callers are routed to agent destinations without a test of their own waiting there: an INVITE
+ * nobody answers is retransmitted by Asterisk for 32 s (SIP timer B) and would ring the next
+ * test's agent phone. Stop it only after the test's calls are over.
+ */
+export function startAgentAbsorber(): { stop(): Promise<void> } {
+  const child = spawn(
+    'sipp',
+    [
+      '-sf',
+      'test/sipp/uas-agent.xml',
+      '-i',
+      '127.0.0.1',
+      '-p',
+      '5080',
+      '-mi',
+      '127.0.0.1',
+      '-mp',
+      '16100',
+      '-nostdin',
+    ],
+    { cwd: REPO, stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return {
+    async stop() {
+      // Calls just routed may still be on their way to the phone: let them arrive first.
+      await new Promise((r) => setTimeout(r, 2000));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      child.kill('SIGKILL');
+    },
+  };
+}
+
 /** The agent phone alone: answers one call on 127.0.0.1:5080 and returns the AGENT line. */
 export function startAgent(outDir: string): Promise<{ code: number | null; line: string }> {
   const log = path.join(outDir, 'agent.log');

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { openSync, writeFileSync } from 'node:fs';
 import type { Channel } from 'ari-client';
 import { connectTestCaller, env, listenAmi, run, waitUntil } from './lab-harness';
+import { startAgentAbsorber } from './lab-harness';
 
 /**
  * Admission control on the live lab: the app run with a ceiling of two calls in verification.
@@ -24,7 +25,10 @@ async function callsInApp(): Promise<number> {
   return a ? a.channel_ids.length : 0;
 }
 
+let absorber: ReturnType<typeof startAgentAbsorber>;
 beforeAll(async () => {
+  // The callers are routed to agent destinations no test waits at.
+  absorber = startAgentAbsorber();
   ami = listenAmi();
   caller = await connectTestCaller('pinverify-tester-overload');
   expect((await lab('app-stop')).code).toBe(0);
@@ -49,6 +53,7 @@ afterAll(async () => {
   await lab('app-start');
   caller.close();
   ami.close();
+  await absorber.stop();
 });
 
 test('beyond the ceiling a caller is shed to the failed destination as overloaded, in under a second', async () => {

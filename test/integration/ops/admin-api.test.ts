@@ -371,7 +371,7 @@ describe('admin HTTP API', () => {
       expect(res.body).toMatchObject({
         status: 'ok',
         checks: {
-          postgres: { ok: true, detail: expect.stringContaining('008_pin_settings') as unknown },
+          postgres: { ok: true, detail: expect.stringContaining('010_api_rate_limits') as unknown },
         },
       });
       const bad = await api('GET', '/v1/health', { key: 'pvk_not-a-key' });

@@ -296,7 +296,7 @@ describe('pinverify calls, changes and api-keys (CLI)', () => {
       const byName = await cli(['api-keys', 'revoke', 'a']);
       expect(byName).toMatchObject({ code: 0, out: `revoked API key a (${a.prefix})` });
       expect(await authenticateApiKey(pool, a.key)).toBeNull();
-      expect(await authenticateApiKey(pool, b.key)).toEqual({ id: b.id, name: 'b' });
+      expect(await authenticateApiKey(pool, b.key)).toEqual({ id: b.id, name: 'b', scope: 'admin' });
 
       const byId = await cli(['--json', 'api-keys', 'revoke', String(b.id)]);
       const revoked = byId.json<ApiKeyInfo>();
