@@ -111,6 +111,17 @@ describe('SIPp pack through the lab PBX', () => {
     }
   });
 
+  test("the benchmark's dialplan twin (7801) ends where the app's bail-out ends, with the same headers and event", async () => {
+    const mark = ami.events.length;
+    const r = await runSippScenario('twin-bail-out');
+    expect(r.output).toContain('sipp: PASS');
+    const ev = await ami.waitFor(
+      (e) => ami.events.indexOf(e) >= mark && e.route === 'pinverify-support-autopin',
+      5000,
+    );
+    expect(ev).toMatchObject({ result: 'failed', reason: 'caller_bailed', destination: '2901' });
+  });
+
   test('a caller who hangs up mid-entry is audited as abandoned and no agent is called', async () => {
     const since = new Date();
     const r = await runSippScenario('hangup-mid-entry');

@@ -34,6 +34,7 @@ pin-right|uac-pin-expect-verified|+12025550101|7005|exten=2005 result=verified r
 pin-wrong|uac-pin-three-tries-expect-failed|+12025550101|7005|exten=2905 result=failed reason=max_attempts method=pin route=pinverify-billing-pin|1357
 pin-unknown|uac-pin-three-tries-expect-failed|+12025550199|7005|exten=2905 result=failed reason=no_match contact=none|4721
 pin-not-set|uac-unverifiable-caller-expect-failed|+12025550103|7005|exten=2905 result=failed reason=no_pin method=none
+twin-bail-out|uac-bail-out-expect-failed|+12025550101|7801|exten=2901 result=failed reason=caller_bailed method=none route=pinverify-support-autopin
 "
 
 die() { echo "sipp: $*" >&2; exit 2; }

@@ -1,0 +1,327 @@
+/**
+ * `npm run bench`: pinverify against its pure-dialplan twin on this machine, side by side in one
+ * run (scripts/bench.sh brings the lab up first).
+ *
+ * The path measured is the Support department's bail-out: sub-IVR, "1", the intro and menu
+ * prompts, "*", the not-verified prompt, continue to 2901 with the result headers (SIPp's
+ * uac-bail-out-expect-failed.xml), through the app (7001) and through the twin that does the
+ * same in dialplan with Read() (7801, asterisk-conf/extensions.conf). For each path the rate
+ * ramps up until the first failed call or agent-side mismatch (an agent phone checks every
+ * call's destination and X-PinVerify-* headers). It prints, side by side and as ratios: the
+ * highest clean calls/s, CPU seconds per call (app + Asterisk vs Asterisk alone, from
+ * /proc/<pid>/stat), the app's DTMF-to-action latency p50/p99 and RSS and event-loop lag p99
+ * at its highest clean rate (from its /metrics); and writes bench-results.json and
+ * docs/bench.svg. `--soak MINUTES` then holds the highest clean rate for that long and reports
+ * RSS drift after warm-up and after the calls drain.
+ *
+ * The wrong-code path has no twin yet (a dialplan cannot send the code), so only bail-out is
+ * measured; README says so with the numbers.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const REPO = path.resolve(__dirname, '..');
+const RATES = (process.env.BENCH_RATES ?? '2,4,6,8,10,12,15,20,25,30').split(',').map(Number);
+const SECONDS_PER_STEP = Number(process.env.BENCH_STEP_SECONDS ?? 15);
+const ADMIN = `http://127.0.0.1:${process.env.ADMIN_PORT ?? '8090'}`;
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+const soakIndex = process.argv.indexOf('--soak');
+const SOAK_MINUTES = soakIndex > 0 ? Number(process.argv[soakIndex + 1] ?? 5) : 0;
+
+interface Step {
+  rate: number;
+  calls: number;
+  ok: boolean;
+  why: string;
+  cpuAsteriskPerCall: number;
+  cpuAppPerCall: number;
+}
+
+function pid(name: string): number {
+  return Number(readFileSync(path.join(REPO, '.lab', `${name}.pid`), 'utf8').trim());
+}
+
+/** CPU seconds (user + system) a process has used. */
+function cpuSeconds(p: number): number {
+  const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+function run(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: REPO, stdio: 'ignore' });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+let apiKey = '';
+async function metrics(): Promise<string> {
+  const res = await fetch(`${ADMIN}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } });
+  return res.text();
+}
+
+function sample(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+}
+
+/** Cumulative histogram buckets of `name` (le -> count). */
+function buckets(text: string, name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const l of text.split('\n')) {
+    const m = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`).exec(l);
+    if (m) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  }
+  return out;
+}
+
+/** A quantile from the difference of two cumulative histograms (upper bound of its bucket). */
+function quantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return NaN;
+  for (const le of les) if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= q * total) return le;
+  return Infinity;
+}
+
+/** One step: `rate` calls/s for SECONDS_PER_STEP into `service`, checked at the agent phone. */
+async function step(service: string, rate: number): Promise<Step> {
+  const calls = rate * SECONDS_PER_STEP;
+  const dir = mkdtempSync(path.join(tmpdir(), 'pinverify-bench-'));
+  const agentLog = path.join(dir, 'agent.log');
+  const agentProc = spawn(
+    'sipp',
+    [
+      '-sf',
+      'test/sipp/uas-agent.xml',
+      '-i',
+      '127.0.0.1',
+      '-p',
+      '5080',
+      '-mi',
+      '127.0.0.1',
+      '-mp',
+      '16100',
+      '-trace_logs',
+      '-log_file',
+      agentLog,
+      '-nostdin',
+      '-m',
+      String(calls),
+      '-timeout',
+      String(SECONDS_PER_STEP + 120),
+    ],
+    { cwd: REPO, stdio: 'ignore' },
+  );
+  const agentDone = new Promise<number>((resolve) => agentProc.on('close', (c) => resolve(c ?? 1)));
+  await new Promise((r) => setTimeout(r, 300));
+  const ast = pid('asterisk');
+  const app = pid('app');
+  const cpu0 = [cpuSeconds(ast), cpuSeconds(app)];
+  const uac = await run('sipp', [
+    '127.0.0.1:5060',
+    '-sf',
+    'test/sipp/uac-bail-out-expect-failed.xml',
+    '-s',
+    service,
+    '-key',
+    'caller',
+    '+12025550101',
+    '-i',
+    '127.0.0.1',
+    '-p',
+    '5070',
+    '-mi',
+    '127.0.0.1',
+    '-mp',
+    '16000',
+    '-r',
+    String(rate),
+    '-m',
+    String(calls),
+    '-nostdin',
+    '-timeout',
+    String(SECONDS_PER_STEP + 120),
+    '-trace_err',
+    '-error_file',
+    path.join(dir, 'uac-errors.log'),
+  ]);
+  const agentCode = await Promise.race([
+    agentDone,
+    new Promise<number>((r) => setTimeout(() => r(-1), 15_000)),
+  ]);
+  agentProc.kill('SIGKILL');
+  const cpu1 = [cpuSeconds(ast), cpuSeconds(app)];
+  let lines: string[] = [];
+  try {
+    lines = readFileSync(agentLog, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('AGENT '));
+  } catch {
+    // no agent call at all
+  }
+  const good = lines.filter(
+    (l) =>
+      l.includes('exten=2901') &&
+      l.includes('reason=caller_bailed') &&
+      l.includes('route=pinverify-support-autopin'),
+  ).length;
+  const why =
+    uac !== 0
+      ? `SIPp reported failed calls (exit ${uac})`
+      : agentCode !== 0
+        ? `the agent phone saw ${lines.length} of ${calls} calls`
+        : good !== calls
+          ? `${calls - good} calls reached the agent with other headers`
+          : '';
+  return {
+    rate,
+    calls,
+    ok: why === '',
+    why,
+    cpuAsteriskPerCall: ((cpu1[0] ?? 0) - (cpu0[0] ?? 0)) / calls,
+    cpuAppPerCall: ((cpu1[1] ?? 0) - (cpu0[1] ?? 0)) / calls,
+  };
+}
+
+async function ramp(label: string, service: string): Promise<Step[]> {
+  const steps: Step[] = [];
+  for (const rate of RATES) {
+    const s = await step(service, rate);
+    steps.push(s);
+    console.log(
+      `  ${label.padEnd(9)} ${String(rate).padStart(3)}/s x ${SECONDS_PER_STEP} s: ${s.ok ? 'clean' : `FAILED (${s.why})`}`,
+    );
+    if (!s.ok) break;
+    await new Promise((r) => setTimeout(r, 5000)); // let the step's calls end
+  }
+  return steps;
+}
+
+function best(steps: Step[]): Step | undefined {
+  return steps.filter((s) => s.ok).at(-1);
+}
+
+function svg(app: Step | undefined, twin: Step | undefined): string {
+  const bars: Array<[string, number, number]> = [
+    ['clean calls/s', app?.rate ?? 0, twin?.rate ?? 0],
+    [
+      'CPU ms per call',
+      (app ? app.cpuAppPerCall + app.cpuAsteriskPerCall : 0) * 1000,
+      (twin?.cpuAsteriskPerCall ?? 0) * 1000,
+    ],
+  ];
+  const rows = bars
+    .map(([name, a, t], i) => {
+      const max = Math.max(a, t, 1e-9);
+      const y = 40 + i * 90;
+      return `<text x="10" y="${y}" font-size="14">${name}</text>
+<rect x="150" y="${y - 14}" width="${(a / max) * 400}" height="20" fill="#3b82f6"/><text x="${160 + (a / max) * 400}" y="${y + 1}" font-size="12">app ${a.toFixed(1)}</text>
+<rect x="150" y="${y + 14}" width="${(t / max) * 400}" height="20" fill="#9ca3af"/><text x="${160 + (t / max) * 400}" y="${y + 29}" font-size="12">dialplan ${t.toFixed(1)}</text>`;
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="700" height="220" font-family="sans-serif">\n${rows}\n</svg>\n`;
+}
+
+async function main(): Promise<void> {
+  const made = execFileSync(
+    'node',
+    ['dist/cli/main.js', 'api-keys', 'create', `bench-${Date.now()}`, '--scope', 'read', '--json'],
+    {
+      cwd: REPO,
+    },
+  ).toString();
+  apiKey = (JSON.parse(made.slice(made.indexOf('{'))) as { key: string }).key;
+
+  console.log(
+    `pinverify benchmark: bail-out path, ${SECONDS_PER_STEP} s per step, rates ${RATES.join(', ')}/s`,
+  );
+  const twinSteps = await ramp('dialplan', '7801');
+  const appSteps = await ramp('app', '7001');
+  const app = best(appSteps);
+  const twin = best(twinSteps);
+  // The app's own numbers at its highest clean rate: re-run that step with /metrics around it.
+  let dtmf = { p50: NaN, p99: NaN };
+  let rssMb = NaN;
+  let lagP99Ms = NaN;
+  let inApp = NaN;
+  if (app) {
+    const before = await metrics();
+    const during = step('7001', app.rate);
+    await new Promise((r) => setTimeout(r, (SECONDS_PER_STEP * 1000) / 2 + 5000));
+    const mid = await metrics();
+    rssMb = sample(mid, 'process_resident_memory_bytes') / 2 ** 20;
+    lagP99Ms = sample(mid, 'nodejs_eventloop_lag_p99_seconds') * 1000;
+    inApp = sample(mid, 'pinverify_calls_in_app');
+    await during;
+    const after = await metrics();
+    const b0 = buckets(before, 'pinverify_dtmf_to_action_seconds');
+    const b1 = buckets(after, 'pinverify_dtmf_to_action_seconds');
+    dtmf = { p50: quantile(b0, b1, 0.5) * 1000, p99: quantile(b0, b1, 0.99) * 1000 };
+  }
+  const cpuApp = app ? app.cpuAppPerCall + app.cpuAsteriskPerCall : NaN;
+  const cpuTwin = twin?.cpuAsteriskPerCall ?? NaN;
+  const results = {
+    machine: { cpus: execFileSync('nproc').toString().trim(), node: process.version },
+    path: 'bail-out (7001 app vs 7801 dialplan twin)',
+    secondsPerStep: SECONDS_PER_STEP,
+    app: {
+      steps: appSteps,
+      highestCleanRate: app?.rate ?? 0,
+      cpuSecondsPerCall: cpuApp,
+      dtmfToActionMs: dtmf,
+      callsInAppMidStep: inApp,
+      rssMb,
+      eventLoopLagP99Ms: lagP99Ms,
+    },
+    dialplan: { steps: twinSteps, highestCleanRate: twin?.rate ?? 0, cpuSecondsPerCall: cpuTwin },
+    ratios: {
+      capacity: (app?.rate ?? 0) / (twin?.rate || NaN),
+      cpuPerCall: cpuApp / cpuTwin,
+    },
+  };
+  console.log('');
+  console.log('                         app        dialplan   ratio');
+  console.log(
+    `  highest clean calls/s  ${String(app?.rate ?? 0).padEnd(10)} ${String(twin?.rate ?? 0).padEnd(10)} ${results.ratios.capacity.toFixed(2)} (target >= 0.9)`,
+  );
+  console.log(
+    `  CPU ms per call        ${(cpuApp * 1000).toFixed(1).padEnd(10)} ${(cpuTwin * 1000).toFixed(1).padEnd(10)} ${results.ratios.cpuPerCall.toFixed(2)} (target <= 1.25)`,
+  );
+  console.log(
+    `  DTMF-to-action p50/p99 ${dtmf.p50.toFixed(1)} / ${dtmf.p99.toFixed(1)} ms (target p99 < 50 ms; bucket upper bounds)`,
+  );
+  console.log(
+    `  app RSS, lag p99       ${rssMb.toFixed(0)} MB, ${lagP99Ms.toFixed(1)} ms at ${app?.rate ?? 0}/s, ${inApp} calls in the app`,
+  );
+  if (app && SOAK_MINUTES > 0) {
+    const rss = async () => sample(await metrics(), 'process_resident_memory_bytes') / 2 ** 20;
+    const base = await rss();
+    const end = Date.now() + SOAK_MINUTES * 60_000;
+    let warm = NaN;
+    while (Date.now() < end) {
+      await step('7001', app.rate);
+      if (Number.isNaN(warm)) warm = await rss();
+    }
+    const loaded = await rss();
+    await new Promise((r) => setTimeout(r, 30_000));
+    const drained = await rss();
+    Object.assign(results, {
+      soak: { minutes: SOAK_MINUTES, baseMb: base, warmMb: warm, loadedMb: loaded, drainedMb: drained },
+    });
+    console.log(
+      `  soak ${SOAK_MINUTES} min: RSS ${base.toFixed(0)} -> warm ${warm.toFixed(0)} -> end ${loaded.toFixed(0)} -> drained ${drained.toFixed(0)} MB`,
+    );
+  }
+  writeFileSync(path.join(REPO, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  mkdirSync(path.join(REPO, 'docs'), { recursive: true });
+  writeFileSync(path.join(REPO, 'docs', 'bench.svg'), svg(app, twin));
+  console.log('\nwrote bench-results.json and docs/bench.svg');
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
