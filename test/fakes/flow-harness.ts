@@ -147,6 +147,24 @@ export interface FinishedCall {
   variables: Record<string, string>;
 }
 
+/** The five result variables the flow sets on the channel, as a test expects them. */
+export function expectVariables(
+  call: FinishedCall,
+  result: string,
+  reason: string,
+  method: string,
+  contactId: string,
+  route: string = SUPPORT_ROUTE.previousHop,
+): void {
+  expect(call.variables).toEqual({
+    __PINVERIFY_RESULT: result,
+    __PINVERIFY_REASON: reason,
+    __PINVERIFY_METHOD: method,
+    __PINVERIFY_CONTACT_ID: contactId,
+    __PINVERIFY_ROUTE: route,
+  });
+}
+
 export const SECRET = 'test-secret';
 
 /** Verification ids VE000...01, VE000...02, ... so each test's codes are the same every run. */
@@ -160,9 +178,8 @@ export function createFlowHarness(options: HarnessOptions = {}) {
   const channel = new FakeChannel('chan-1');
   // Tests of code expiry skip minutes of time inside one prompt; the playback deadline that
   // would cut such a prompt short is proven on its own (test/unit/call-session-interrupt.test.ts).
-  const session = new CallSession(channel, clock, {
-    playbackDeadlineMs: options.playbackDeadlineMs ?? 3_600_000,
-  });
+  const playbackDeadline = options.playbackDeadlineMs ?? 3_600_000;
+  const session = new CallSession(channel, clock, { playbackDeadlineMs: playbackDeadline });
   channel.connect((event) => session.handle(event));
   const config = new FakeConfigStore(
     { ...TEST_SETTINGS, ...options.settings },
@@ -207,14 +224,6 @@ export function createFlowHarness(options: HarnessOptions = {}) {
   /** Every code that went out, in order (for the leak check). */
   const generated = (): string[] => delivery.sent.map((s) => s.message.code);
 
-  const caller: Caller = {
-    press: (digits) => channel.press(digits),
-    finishPrompt: () => channel.finishPlayback(),
-    hangup: () => channel.hangupCaller(),
-    lastCode: () => delivery.lastCode(),
-    advance: (ms) => clock.advance(ms),
-  };
-
   function promptNames(playback: FakePlayback): PromptName[] {
     return playback.media.map((m) => m.replace(/^sound:pinverify\//, '') as PromptName);
   }
@@ -235,10 +244,23 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     }
   }
 
-  async function run(script: CallerStep[] = []): Promise<FinishedCall> {
+  /** Plays one call of the script on `ch`: the loop behind run() and anotherCall(). */
+  async function drive(
+    channel: FakeChannel,
+    callSession: CallSession,
+    callEntry: CallEntry,
+    script: CallerStep[],
+  ): Promise<FinishedCall> {
+    const caller: Caller = {
+      press: (digits) => channel.press(digits),
+      finishPrompt: () => channel.finishPlayback(),
+      hangup: () => channel.hangupCaller(),
+      lastCode: () => delivery.lastCode(),
+      advance: (ms) => clock.advance(ms),
+    };
     const steps = [...script];
     const result: { outcome?: CallOutcome } = {};
-    const running = flow.run(session, entry).then((o) => {
+    const running = flow.run(callSession, callEntry).then((o) => {
       result.outcome = o;
     });
     const acted = new Set<FakePlayback>();
@@ -292,6 +314,21 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     };
   }
 
+  function run(script: CallerStep[] = []): Promise<FinishedCall> {
+    return drive(channel, session, entry, script);
+  }
+
+  /**
+   * Call number `n` from the same caller over the same service, stores, config and clock, on a
+   * channel of its own (chan-n, call-n), scripted like run().
+   */
+  function anotherCall(n: number, script: CallerStep[] = []): Promise<FinishedCall> {
+    const ch = new FakeChannel(`chan-${n}`);
+    const callSession = new CallSession(ch, clock, { playbackDeadlineMs: playbackDeadline });
+    ch.connect((event) => callSession.handle(event));
+    return drive(ch, callSession, { ...entry, callId: `call-${n}`, channelId: `chan-${n}` }, script);
+  }
+
   return {
     clock,
     channel,
@@ -307,9 +344,9 @@ export function createFlowHarness(options: HarnessOptions = {}) {
     log,
     entry,
     generated,
-    /** The call flow itself, for driving further calls over the same fakes and service. */
     flow,
     run,
+    anotherCall,
   };
 }
 

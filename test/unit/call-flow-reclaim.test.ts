@@ -11,9 +11,9 @@ import {
   ALICE,
   code,
   createFlowHarness,
+  expectVariables,
   on,
   SUPPORT_ROUTE,
-  type FinishedCall,
   type FlowHarness,
   type HarnessOptions,
 } from '../fakes/flow-harness';
@@ -25,22 +25,6 @@ const SUCCESS_TARGET = { exten: '2001', context: 'pinverify-destinations', prior
 const PIN_ROUTE: Route = { ...SUPPORT_ROUTE, mode: 'pin' };
 const PIN_THEN_OTP_ROUTE: Route = { ...SUPPORT_ROUTE, mode: 'pin_then_otp' };
 const PIN = '2580';
-
-function expectVariables(
-  call: FinishedCall,
-  result: string,
-  reason: string,
-  method: string,
-  contactId: string,
-) {
-  expect(call.variables).toEqual({
-    __PINVERIFY_RESULT: result,
-    __PINVERIFY_REASON: reason,
-    __PINVERIFY_METHOD: method,
-    __PINVERIFY_CONTACT_ID: contactId,
-    __PINVERIFY_ROUTE: ROUTE_NAME,
-  });
-}
 
 /** Interrupts the session from a step, remembering how far the channel had got. */
 function interrupter(h: FlowHarness) {

@@ -4,11 +4,7 @@
  * limit ends the call as rate_limited, wrong codes typed in a call count toward the lockout of
  * later calls, and a verification left pending by a hangup is canceled.
  */
-import { CallSession } from '../../src/call/call-session';
-import type { CallOutcome } from '../../src/domain';
-import { FakeChannel } from '../fakes/fake-channel';
 import { ALICE, code, createFlowHarness, on, type Caller, type FlowHarness } from '../fakes/flow-harness';
-import { flushPromises } from '../fakes/flush-promises';
 
 const FAILED_DEST = '2901@pinverify-destinations:1';
 const DAY = 24 * 3600_000;
@@ -40,37 +36,6 @@ async function failThroughApi(h: FlowHarness, count: number): Promise<void> {
       await h.service.check(started.verification.id, wrong(sentCode));
     }
   }
-}
-
-/**
- * Another call from the same caller over the harness's service, store, config and clock, on a
- * channel of its own. The caller stays silent: every prompt plays to its end and every gather
- * times out. Returns its outcome and the prompt names of each playback.
- */
-async function silentSecondCall(h: FlowHarness) {
-  const channel = new FakeChannel('chan-2');
-  const session = new CallSession(channel, h.clock);
-  channel.connect((event) => session.handle(event));
-  const flow = h.flow;
-  let outcome: CallOutcome | undefined;
-  const running = flow.run(session, { ...h.entry, callId: 'call-2', channelId: 'chan-2' }).then((o) => {
-    outcome = o;
-  });
-  for (let turn = 0; outcome === undefined; turn++) {
-    if (turn > 500) throw new Error('second call never ended');
-    await flushPromises();
-    if (outcome !== undefined) break;
-    const playing = channel.activePlayback();
-    if (playing) channel.finishPlayback(playing.id);
-    else if (h.clock.pendingTimers > 0) await h.clock.advanceToNextTimer();
-  }
-  await running;
-  if (!outcome) throw new Error('no outcome');
-  return {
-    outcome,
-    playbacks: channel.playbacks.map((p) => p.media.map((m) => m.replace('sound:pinverify/', ''))),
-    variables: channel.variables,
-  };
 }
 
 describe('otp flow: a contact locked by failed checks', () => {
@@ -175,7 +140,7 @@ describe('otp flow: failures in a call count toward the lockout', () => {
       [ALICE.id, v?.id],
     ]);
 
-    const second = await silentSecondCall(h);
+    const second = await h.anotherCall(2);
     expect(second.outcome).toMatchObject({ result: 'failed', reason: 'locked', contactId: ALICE.id });
     expect(second.playbacks).toEqual([['locked', 'not-verified']]);
     expect(second.variables.__PINVERIFY_REASON).toBe('locked');
@@ -192,7 +157,7 @@ describe('otp flow: failures in a call count toward the lockout', () => {
       on('code-wrong').press(wrongCode),
       on('code-wrong').press(wrongCode),
     ]);
-    const second = await silentSecondCall(h);
+    const second = await h.anotherCall(2);
     expect(second.outcome.reason).toBe('no_input');
     expect(second.playbacks[0]).toEqual(['intro', 'choose-method']);
   });

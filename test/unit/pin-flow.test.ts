@@ -6,26 +6,23 @@
  * hangups at every step, a PinChecker that fails or hangs, the CRM webhook source, and the PIN
  * followed by a one-time code.
  */
-import { CallSession } from '../../src/call/call-session';
-import type { CallOutcome, Contact, FlowSettings, Route } from '../../src/domain';
+import type { Contact, FlowSettings, Route } from '../../src/domain';
 import type { PinCheckAnswer, PinCheckRequest, PinSourceSettings } from '../../src/flow/ports';
-import { promptMedia, type PromptName } from '../../src/flow/prompts';
-import { FakeChannel, type FakePlayback } from '../fakes/fake-channel';
+import type { PromptName } from '../../src/flow/prompts';
 import {
   ALICE,
   ALICE_ENTRY,
   CALLER,
   code,
   createFlowHarness,
+  expectVariables,
   on,
   SUPPORT_ROUTE,
-  type Caller,
   type CallerStep,
   type FinishedCall,
   type FlowHarness,
   type HarnessOptions,
 } from '../fakes/flow-harness';
-import { flushPromises } from '../fakes/flush-promises';
 
 const PIN_ROUTE: Route = { ...SUPPORT_ROUTE, mode: 'pin' };
 const PIN_THEN_OTP_ROUTE: Route = { ...SUPPORT_ROUTE, mode: 'pin_then_otp' };
@@ -50,22 +47,6 @@ const WEBHOOK: Partial<FlowSettings> = {
 /** A PIN route, Alice known by CALLER with PIN 2580; options override any of it. */
 function pinHarness(options: HarnessOptions = {}): FlowHarness {
   return createFlowHarness({ routes: [PIN_ROUTE], pins: { [ALICE.id]: PIN }, ...options });
-}
-
-function expectVariables(
-  call: FinishedCall,
-  result: string,
-  reason: string,
-  method: string,
-  contactId: string,
-) {
-  expect(call.variables).toEqual({
-    __PINVERIFY_RESULT: result,
-    __PINVERIFY_REASON: reason,
-    __PINVERIFY_METHOD: method,
-    __PINVERIFY_CONTACT_ID: contactId,
-    __PINVERIFY_ROUTE: ROUTE_NAME,
-  });
 }
 
 /** Three wrong PINs, each keyed while its prompt plays. */
@@ -122,62 +103,6 @@ async function failCodesElsewhere(h: FlowHarness, count: number): Promise<void> 
       await h.service.check(started.verification.id, wrongCode);
     }
   }
-}
-
-/**
- * Another call from the same number over the harness's service, stores, config and clock, on a
- * channel of its own, scripted like h.run: each step acts on the next playback holding its
- * prompt, other playbacks play to their end, and the clock jumps to the next timer when nothing
- * else can happen.
- */
-async function anotherCall(h: FlowHarness, n: number, script: CallerStep[] = []) {
-  const channel = new FakeChannel(`chan-${n}`);
-  const session = new CallSession(channel, h.clock);
-  channel.connect((event) => session.handle(event));
-  const caller: Caller = {
-    press: (digits) => channel.press(digits),
-    finishPrompt: () => channel.finishPlayback(),
-    hangup: () => channel.hangupCaller(),
-    lastCode: () => h.delivery.lastCode(),
-    advance: (ms) => h.clock.advance(ms),
-  };
-  const steps = [...script];
-  const acted = new Set<FakePlayback>();
-  let outcome: CallOutcome | undefined;
-  const running = h.flow
-    .run(session, { ...h.entry, callId: `call-${n}`, channelId: `chan-${n}` })
-    .then((o) => {
-      outcome = o;
-    });
-  for (let turn = 0; outcome === undefined; turn++) {
-    if (turn > 500) throw new Error(`call ${n} never ended`);
-    await flushPromises();
-    if (outcome !== undefined) break;
-    const fresh = channel.playbacks.find((p) => !p.seen);
-    if (fresh) {
-      fresh.seen = true;
-      const step = steps[0];
-      if (step && fresh.media.includes(promptMedia(step.prompt))) {
-        steps.shift();
-        acted.add(fresh);
-        await step.act(caller);
-      } else if (!channel.gone) {
-        channel.finishPlayback(fresh.id);
-      }
-      continue;
-    }
-    const lingering = [...acted].find((p) => p.state === 'playing');
-    if (lingering && !channel.gone) channel.finishPlayback(lingering.id);
-    else if (h.clock.pendingTimers > 0) await h.clock.advanceToNextTimer();
-    else throw new Error(`call ${n} is stuck`);
-  }
-  await running;
-  if (!outcome) throw new Error('no outcome');
-  expect(steps.map((s) => s.prompt)).toEqual([]);
-  return {
-    outcome,
-    playbacks: channel.playbacks.map((p) => p.media.map((m) => m.replace('sound:pinverify/', ''))),
-  };
 }
 
 describe('pin flow: the right PIN', () => {
@@ -329,13 +254,13 @@ describe('pin flow: wrong PINs', () => {
     const first = await h.run(THREE_WRONG);
     expect(first.outcome.reason).toBe('max_attempts');
 
-    const second = await anotherCall(h, 2, THREE_WRONG);
+    const second = await h.anotherCall(2, THREE_WRONG);
     expect(second.outcome).toMatchObject({ result: 'failed', reason: 'max_attempts' });
     expect(second.playbacks).toEqual(THREE_WRONG_PLAYBACKS);
     expect(h.verifications.failures).toHaveLength(6);
     expect(await h.service.lockState(ALICE.id)).toMatchObject({ locked: true, failures: 6 });
 
-    const third = await anotherCall(h, 3);
+    const third = await h.anotherCall(3);
     expect(third.outcome).toEqual({
       result: 'failed',
       reason: 'locked',
@@ -353,7 +278,7 @@ describe('pin flow: wrong PINs', () => {
   it('ends a call with "locked" when the lockout is reached mid-call, even on the right PIN', async () => {
     const h = pinHarness({ settings: { maxFailedChecksPerContact: 4 } });
     await h.run(THREE_WRONG);
-    const second = await anotherCall(h, 2, [
+    const second = await h.anotherCall(2, [
       on('enter-pin').press(`${WRONG[0]}#`), // the 4th failure locks the contact
       on('pin-wrong').press(`${PIN}#`),
     ]);

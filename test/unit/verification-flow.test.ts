@@ -8,6 +8,7 @@ import {
   CALLER,
   code,
   createFlowHarness,
+  expectVariables,
   on,
   SUPPORT_ROUTE,
   type FinishedCall,
@@ -27,22 +28,6 @@ function flow(h: ReturnType<typeof createFlowHarness>) {
 
 function withContact(contact: Contact) {
   return { contacts: [{ contact, phones: [CALLER] }] };
-}
-
-function expectVariables(
-  call: FinishedCall,
-  result: string,
-  reason: string,
-  method: string,
-  contactId: string,
-) {
-  expect(call.variables).toEqual({
-    __PINVERIFY_RESULT: result,
-    __PINVERIFY_REASON: reason,
-    __PINVERIFY_METHOD: method,
-    __PINVERIFY_CONTACT_ID: contactId,
-    __PINVERIFY_ROUTE: 'pinverify-support-autopin',
-  });
 }
 
 describe('verification flow: success', () => {
