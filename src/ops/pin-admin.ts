@@ -5,10 +5,12 @@
  * an argon2id hash, and never printed back, logged or written to the change log.
  */
 import { z } from 'zod';
-import { LOCK_WINDOW_MS, lockState, pinProblem, type FlowSettings, type LockState } from '../domain';
+import { pinProblem, type FlowSettings, type LockState } from '../domain';
+import { readLockState } from '../verification/verification-service';
 import { createArgon2PinHasher, type PinHasher } from '../pin/pin-hasher';
 import { withTransaction } from '../store/db';
 import { readSettings } from '../store/pg-config-store';
+import { CONTACTS_WITH_PHONES_SQL, type ContactWithPhones } from '../store/pg-contact-admin';
 import { PgPinStore } from '../store/pg-pin-store';
 import { PgVerificationStore } from '../store/pg-verification-store';
 import { recordConfigChange } from './config-change-log';
@@ -34,10 +36,8 @@ export interface PinStatus {
 
 /** The numbers a PIN must not be the end of: the ones the contact calls from and the mobile. */
 async function ownNumbers(deps: OpsDeps, contactId: number): Promise<string[] | null> {
-  const { rows } = await deps.pool.query<{ mobile: string | null; phones: string[] }>(
-    `SELECT c.mobile, COALESCE(array_agg(p.e164) FILTER (WHERE p.e164 IS NOT NULL), '{}') AS phones
-       FROM contacts c LEFT JOIN contact_phones p ON p.contact_id = c.id
-      WHERE c.id = $1 GROUP BY c.id`,
+  const { rows } = await deps.pool.query<ContactWithPhones>(
+    `${CONTACTS_WITH_PHONES_SQL} WHERE c.id = $1 GROUP BY c.id`,
     [contactId],
   );
   const row = rows[0];
@@ -56,13 +56,8 @@ export function createPinAdmin(deps: OpsDeps & { hasher?: PinHasher }) {
   }
 
   /** Read straight from the failures table: the CLI needs no code secret to show it. */
-  async function lockOf(id: number, settings: FlowSettings): Promise<LockState> {
-    const now = new Date();
-    const failures = await new PgVerificationStore(pool).failuresSince(
-      id,
-      new Date(now.getTime() - LOCK_WINDOW_MS),
-    );
-    return lockState(failures, now, settings.maxFailedChecksPerContact);
+  function lockOf(id: number, settings: FlowSettings): Promise<LockState> {
+    return readLockState(new PgVerificationStore(pool), id, new Date(), settings.maxFailedChecksPerContact);
   }
 
   async function status(id: number): Promise<PinStatus> {

@@ -103,6 +103,20 @@ export function maskDestination(channel: string, destination: string): string {
   return channel === 'email' ? maskEmail(destination) : maskPhone(destination);
 }
 
+/** A contact's lockout as the store has it now (no lock taken): for showing, not for deciding. */
+export async function readLockState(
+  store: Pick<VerificationStore, 'failuresSince'>,
+  contactId: number,
+  now: Date,
+  limit: number,
+): Promise<LockState> {
+  return lockState(
+    await store.failuresSince(contactId, new Date(now.getTime() - LOCK_WINDOW_MS)),
+    now,
+    limit,
+  );
+}
+
 /** Locks the contact for the rest of the transaction and reads its lockout under that lock. */
 async function lockContact(
   tx: VerificationTx,
@@ -119,9 +133,7 @@ export class VerificationService {
 
   async lockState(contactId: number): Promise<LockState> {
     const s = await this.deps.settings();
-    const now = this.deps.clock.now();
-    const failures = await this.deps.store.failuresSince(contactId, new Date(now.getTime() - LOCK_WINDOW_MS));
-    return lockState(failures, now, s.maxFailedChecksPerContact);
+    return readLockState(this.deps.store, contactId, this.deps.clock.now(), s.maxFailedChecksPerContact);
   }
 
   /** Creates a verification and sends its code, unless a limit refuses it. */

@@ -1,6 +1,5 @@
 import type { Channel } from 'ari-client';
-import { connectTestCaller, env, listenAmi, run, waitUntil } from './lab-harness';
-import { startAgentAbsorber } from './lab-harness';
+import { connectTestCaller, env, listenAmi, run, startAgentAbsorber, waitUntil } from './lab-harness';
 
 /**
  * The app frozen (SIGSTOP) with two callers at the menu, then thawed: nothing the PBX sent

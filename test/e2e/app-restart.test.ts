@@ -5,11 +5,11 @@ import {
   env,
   listenAmi,
   openDb,
-  run,
-  waitUntil,
   type PinVerifyEvent,
+  run,
+  startAgentAbsorber,
+  waitUntil,
 } from './lab-harness';
-import { startAgentAbsorber } from './lab-harness';
 
 /**
  * The app dying or stopping with callers in it, on the live lab. Three test callers (a Local

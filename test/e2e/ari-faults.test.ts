@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { openSync, writeFileSync } from 'node:fs';
-import { connectTestCaller, run, waitUntil } from './lab-harness';
+import { connectTestCaller, createApiKey, run, startAppByHand, waitUntil } from './lab-harness';
 
 /**
  * ARI going away under the running app, on the live lab: Asterisk stopped for longer than
@@ -19,12 +17,7 @@ function lab(command: string) {
 
 let key = '';
 beforeAll(async () => {
-  const made = await run(
-    'node',
-    ['dist/cli/main.js', 'api-keys', 'create', `e2e-ari-${Date.now()}`, '--json'],
-    60_000,
-  );
-  key = (JSON.parse(made.output.slice(made.output.indexOf('{'))) as { key: string }).key;
+  key = await createApiKey('e2e-ari');
   expect(key).toMatch(/^pvk_/);
 });
 
@@ -79,14 +72,7 @@ describe('the app and ARI going away', () => {
     expect((await lab('asterisk-stop')).code).toBe(0);
     expect((await lab('app-stop')).code).toBe(0);
     // Started by hand: lab.sh app-start waits for ARI, which is the point here.
-    const out = openSync('.lab/app.log', 'a');
-    const child = spawn('node', ['dist/main.js'], {
-      detached: true,
-      stdio: ['ignore', out, out],
-      env: process.env,
-    });
-    child.unref();
-    writeFileSync('.lab/app.pid', `${child.pid ?? ''}\n`);
+    const appPid = startAppByHand();
     await waitUntil(
       'the admin API to answer',
       async () => (await ari()).problem !== 'admin API not answering',
@@ -96,7 +82,7 @@ describe('the app and ARI going away', () => {
     const down = await ari();
     expect(down.ok).toBe(false);
     expect(down.problem).toMatch(/reconnecting; [1-9][0-9]* failed tries/);
-    expect((await run('kill', ['-0', String(child.pid)], 5000)).code).toBe(0);
+    expect((await run('kill', ['-0', String(appPid)], 5000)).code).toBe(0);
     expect((await lab('asterisk-start')).code).toBe(0);
     await waitUntil('health to report ARI up', async () => (await ari()).ok, 30_000);
     await appTakesCalls();

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ari, { type Channel, type StasisStart } from 'ari-client';
 import createManager from 'asterisk-manager';
@@ -53,6 +53,49 @@ export function runSippScenario(name: string, extra: string[] = []): Promise<Run
   return run('bash', ['test/sipp/run.sh', name, ...extra], 170_000);
 }
 
+/** SIPp as the lab's agent phone (test/sipp/uas-agent.xml) on 127.0.0.1:5080, media 16100. */
+const AGENT_PHONE_ARGS = [
+  '-sf',
+  'test/sipp/uas-agent.xml',
+  '-i',
+  '127.0.0.1',
+  '-p',
+  '5080',
+  '-mi',
+  '127.0.0.1',
+  '-mp',
+  '16100',
+];
+
+/** A new admin API key from the CLI (`api-keys create --json`), for tests that call the API. */
+export async function createApiKey(prefix: string, scope = 'admin'): Promise<string> {
+  const made = await run(
+    'node',
+    ['dist/cli/main.js', 'api-keys', 'create', `${prefix}-${Date.now()}`, '--scope', scope, '--json'],
+    60_000,
+  );
+  if (made.code !== 0) throw new Error(`api-keys create failed: ${made.output}`);
+  return (JSON.parse(made.output.slice(made.output.indexOf('{'))) as { key: string }).key;
+}
+
+/**
+ * Starts the lab's app by hand, with `env` on top of this process's environment, in place of
+ * the one lab.sh manages (stop that first): for starts lab.sh would not make (before Asterisk is
+ * up, with other limits). Its pid goes to .lab/app.pid, so lab.sh stops it as its own.
+ */
+export function startAppByHand(env: NodeJS.ProcessEnv = {}): number {
+  const out = openSync(path.join(REPO, '.lab', 'app.log'), 'a');
+  const child = spawn('node', ['dist/main.js'], {
+    cwd: REPO,
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+  });
+  child.unref();
+  writeFileSync(path.join(REPO, '.lab', 'app.pid'), `${child.pid ?? ''}\n`);
+  return child.pid ?? 0;
+}
+
 /**
  * An agent phone that answers every call on 127.0.0.1:5080 until stopped. For tests whose
  * callers are routed to agent destinations without a test of their own waiting there: an INVITE
@@ -60,23 +103,7 @@ export function runSippScenario(name: string, extra: string[] = []): Promise<Run
  * test's agent phone. Stop it only after the test's calls are over.
  */
 export function startAgentAbsorber(): { stop(): Promise<void> } {
-  const child = spawn(
-    'sipp',
-    [
-      '-sf',
-      'test/sipp/uas-agent.xml',
-      '-i',
-      '127.0.0.1',
-      '-p',
-      '5080',
-      '-mi',
-      '127.0.0.1',
-      '-mp',
-      '16100',
-      '-nostdin',
-    ],
-    { cwd: REPO, stdio: 'ignore' },
-  );
+  const child = spawn('sipp', [...AGENT_PHONE_ARGS, '-nostdin'], { cwd: REPO, stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return {
     async stop() {
@@ -94,26 +121,7 @@ export function startAgent(outDir: string): Promise<{ code: number | null; line:
   const log = path.join(outDir, 'agent.log');
   return run(
     'sipp',
-    [
-      '-sf',
-      'test/sipp/uas-agent.xml',
-      '-i',
-      '127.0.0.1',
-      '-p',
-      '5080',
-      '-mi',
-      '127.0.0.1',
-      '-mp',
-      '16100',
-      '-m',
-      '1',
-      '-trace_logs',
-      '-log_file',
-      log,
-      '-nostdin',
-      '-timeout',
-      '120',
-    ],
+    [...AGENT_PHONE_ARGS, '-m', '1', '-trace_logs', '-log_file', log, '-nostdin', '-timeout', '120'],
     130_000,
   ).then((r) => {
     let line = '';

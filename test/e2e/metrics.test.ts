@@ -1,4 +1,4 @@
-import { listenAmi, run, runSippScenario } from './lab-harness';
+import { createApiKey, listenAmi, runSippScenario } from './lab-harness';
 
 /**
  * GET /metrics on the running lab app after real calls: Prometheus text from prom-client with
@@ -19,12 +19,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 test('counts calls, verifications, sends and ARI timings without a number or address in sight', async () => {
-  const made = await run(
-    'node',
-    ['dist/cli/main.js', 'api-keys', 'create', `e2e-metrics-${Date.now()}`, '--json'],
-    60_000,
-  );
-  const key = (JSON.parse(made.output.slice(made.output.indexOf('{'))) as { key: string }).key;
+  const key = await createApiKey('e2e-metrics', 'read');
   const scrape = async () => {
     const res = await fetch(`${BASE}/metrics`, { headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(200);

@@ -1,8 +1,13 @@
-import { spawn } from 'node:child_process';
-import { openSync, writeFileSync } from 'node:fs';
 import type { Channel } from 'ari-client';
-import { connectTestCaller, env, listenAmi, run, waitUntil } from './lab-harness';
-import { startAgentAbsorber } from './lab-harness';
+import {
+  connectTestCaller,
+  env,
+  listenAmi,
+  run,
+  startAgentAbsorber,
+  startAppByHand,
+  waitUntil,
+} from './lab-harness';
 
 /**
  * Admission control on the live lab: the app run with a ceiling of two calls in verification.
@@ -33,14 +38,7 @@ beforeAll(async () => {
   caller = await connectTestCaller('pinverify-tester-overload');
   expect((await lab('app-stop')).code).toBe(0);
   // The lab's app, with a ceiling of two calls (started by hand: lab.sh starts it with defaults).
-  const out = openSync('.lab/app.log', 'a');
-  const child = spawn('node', ['dist/main.js'], {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: { ...process.env, MAX_CALLS_IN_APP: '2' },
-  });
-  child.unref();
-  writeFileSync('.lab/app.pid', `${child.pid ?? ''}\n`);
+  startAppByHand({ MAX_CALLS_IN_APP: '2' });
   await waitUntil(
     'the app registered with ARI',
     async () => (await caller.client.applications.list()).some((a) => a.name === env.ariApp),

@@ -12,6 +12,7 @@ import {
   run,
   startAgent,
   connectTestCaller,
+  createApiKey,
   waitUntil,
 } from './lab-harness';
 
@@ -161,10 +162,9 @@ describe('lockout across calls', () => {
 let keyCache: string | null = null;
 async function apiKey(): Promise<string> {
   if (keyCache) return keyCache;
-  const made = await cli(['api-keys', 'create', `e2e-limits-${Date.now()}`, '--json']);
-  expect(made.code).toBe(0);
-  keyCache = (JSON.parse(made.output.slice(made.output.indexOf('{'))) as { key: string }).key;
-  return keyCache;
+  const key = await createApiKey('e2e-limits');
+  keyCache = key;
+  return key;
 }
 
 async function api(
