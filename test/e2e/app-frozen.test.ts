@@ -1,5 +1,6 @@
 import type { Channel } from 'ari-client';
-import { connectTestCaller, env, listenAmi, run, startAgentAbsorber, waitUntil } from './lab-harness';
+import type { Pool } from 'pg';
+import { connectTestCaller, env, listenAmi, openDb, run, startAgentAbsorber, waitUntil } from './lab-harness';
 
 /**
  * The app frozen (SIGSTOP) with two callers at the menu, then thawed: nothing the PBX sent
@@ -17,7 +18,9 @@ const legs: Channel[] = [];
 let appPid = '';
 
 let absorber: ReturnType<typeof startAgentAbsorber>;
+let db: Pool;
 beforeAll(async () => {
+  db = openDb();
   // The callers are routed to agent destinations no test waits at.
   absorber = startAgentAbsorber();
   ami = listenAmi();
@@ -29,6 +32,7 @@ afterAll(async () => {
   for (const leg of legs) await caller.client.channels.hangup({ channelId: leg.id }).catch(() => undefined);
   caller.close();
   ami.close();
+  await db.end();
   await absorber.stop();
 });
 
@@ -38,6 +42,7 @@ async function callsInApp(): Promise<number> {
 }
 
 test(`frozen for ${FREEZE_MS / 1000} s with callers in the app: thawed, it acts on their keys and routes them`, async () => {
+  const placedAt = new Date();
   for (const [number, service] of [
     ['+12025550101', '7001'],
     ['+12025550103', '7002'],
@@ -47,6 +52,18 @@ test(`frozen for ${FREEZE_MS / 1000} s with callers in the app: thawed, it acts 
     await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
   }
   await waitUntil('two calls in the app', async () => (await callsInApp()) === 2, 20_000);
+  // Frozen at the menu, not while still reading its configuration: both callers looked up.
+  await waitUntil(
+    'both callers at the menu',
+    async () => {
+      const { rows } = await db.query<{ n: string }>(
+        `SELECT count(DISTINCT call_id) AS n FROM call_events WHERE kind = 'lookup' AND at >= $1`,
+        [placedAt],
+      );
+      return Number(rows[0]?.n) >= 2;
+    },
+    20_000,
+  );
   const mark = ami.events.length;
   expect((await run('kill', ['-STOP', appPid], 5000)).code).toBe(0);
   try {
