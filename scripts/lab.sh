@@ -99,6 +99,10 @@ install_asterisk_files() {
   mkdir -p "$etc"
   rm -f "$etc"/*.conf
   cp "$REPO"/asterisk-conf/*.conf "$etc/"
+  # The drop-in every PBX includes (README, "Install on an existing PBX"), where README puts it.
+  rm -rf "$etc/pinverify"
+  mkdir -p "$etc/pinverify"
+  cp "$REPO"/asterisk-conf/production/extensions_pinverify.conf "$etc/pinverify/"
   # Tone tables (ringing, busy) are data, not policy: take the distribution's.
   cp "$AST_ROOT/etc/asterisk/indications.conf" "$etc/" 2>/dev/null || true
   # Paths that differ between a distribution Asterisk and the chroot.
@@ -114,7 +118,7 @@ read_only = no
 password = $ARI_PASSWORD
 password_format = plain
 EOF
-  # Least rights (asterisk-conf/production/manager-pinverify.conf explains each class): the app
+  # Least rights (asterisk-conf/production/manager_pinverify.conf explains each class): the app
   # sends UserEvents (write user) and asks ShowDialPlan (write reporting), and reads nothing; the
   # CLI reads call, dialplan and user events for test-call and asks ShowDialPlan. Neither may
   # Originate, run system commands or change the dialplan.

@@ -26,7 +26,10 @@ export interface CallEntry {
   callerId: string;
   /** Dialplan context Stasis() ran in: the previous hop, unless args.route overrides it. */
   context: string;
-  /** Stasis arguments given as key=value. */
+  /**
+   * Stasis arguments given as key=value: route=<name> names the previous hop; action=bail says
+   * the caller pressed * in the sub-IVR's greeting, before the app had them (see call-flow.ts).
+   */
   args: Record<string, string>;
   /**
    * The call was found in the app after a restart (or arrived while it drains for shutdown):

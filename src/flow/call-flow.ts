@@ -107,7 +107,9 @@ async function script(deps: CallFlowDeps, ctx: CallContext): Promise<CallOutcome
       ? reclaimed(ctx)
       : ctx.entry.overloaded
         ? overloaded(ctx)
-        : await deps.modes[ctx.route?.mode ?? 'otp'].verify(ctx);
+        : ctx.entry.args.action === 'bail'
+          ? bailedInGreeting(ctx)
+          : await deps.modes[ctx.route?.mode ?? 'otp'].verify(ctx);
   } catch (err) {
     if (err instanceof FlowEnd)
       verdict = { result: 'failed', reason: err.reason, lead: err.lead, final: err.final };
@@ -278,6 +280,19 @@ function reclaimed(ctx: CallContext): Verdict {
 function overloaded(ctx: CallContext): Verdict {
   ctx.audit('refused', { error: 'overloaded' });
   return { result: 'failed', reason: 'overloaded', final: [] };
+}
+
+/**
+ * The caller pressed * during the sub-IVR's greeting, which the dialplan hands over as
+ * Stasis(app,action=bail): the same outcome as * at the app's own menu (caller_bailed at the
+ * route's failed destination), so a star means "skip verification" wherever it is pressed. It
+ * goes through the app, not straight to a destination in the dialplan, so the route decides
+ * where the caller goes and the call has its audit record, variables and event like any other.
+ */
+function bailedInGreeting(ctx: CallContext): Verdict {
+  ctx.audit('choice', { method: null, bailed: true, during: 'sub-ivr greeting' });
+  ctx.log.info('caller bailed during the sub-IVR greeting', { callId: ctx.entry.callId });
+  return { result: 'failed', reason: 'caller_bailed' };
 }
 
 /** The app is shutting down and the call's drain time is over. */

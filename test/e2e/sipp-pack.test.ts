@@ -27,6 +27,8 @@ const cases: Array<{
   destination: string;
   route: string;
   kinds: string[];
+  /** Audit kinds the call must not have. */
+  absent?: string[];
 }> = [
   {
     scenario: 'bail-out',
@@ -35,6 +37,16 @@ const cases: Array<{
     destination: '2901',
     route: 'pinverify-support-autopin',
     kinds: ['lookup', 'outcome'],
+  },
+  {
+    // * in the dialplan's greeting: the app takes the call only to route it (no lookup, no menu).
+    scenario: 'star-in-greeting',
+    last4: '0101',
+    reason: 'caller_bailed',
+    destination: '2901',
+    route: 'pinverify-support-autopin',
+    kinds: ['route', 'choice', 'outcome'],
+    absent: ['lookup', 'code_sent'],
   },
   {
     scenario: 'bail-out-info',
@@ -100,6 +112,7 @@ describe('SIPp pack through the lab PBX', () => {
     expect(call?.route).toBe(c.route);
     expect(call?.destination).toMatch(new RegExp(`^${c.destination}@pinverify-destinations`));
     for (const k of c.kinds) expect(call?.kinds).toContain(k);
+    for (const k of c.absent ?? []) expect(call?.kinds).not.toContain(k);
     // Masked in the audit trail: never the full number.
     expect(call?.caller_masked).not.toContain('202555');
 

@@ -21,6 +21,7 @@ OUT="${SIPP_OUT:-$(mktemp -d /tmp/pinverify-sipp.XXXXXX)}"
 # name | uac file | caller | service | expectation [| PIN the caller keys]
 SCENARIOS="
 bail-out|uac-bail-out-expect-failed|+12025550101|7001|exten=2901 result=failed reason=caller_bailed method=none route=pinverify-support-autopin
+star-in-greeting|uac-star-in-greeting-expect-bailed|+12025550101|7001|exten=2901 result=failed reason=caller_bailed method=none route=pinverify-support-autopin
 bail-out-info|uac-bail-out-info-expect-failed|+12025550101|7002|exten=2902 result=failed reason=caller_bailed method=none route=pinverify-accounting-autopin
 no-match|uac-unverifiable-caller-expect-failed|+12025550199|7001|exten=2901 result=failed reason=no_match contact=none
 multi-match|uac-unverifiable-caller-expect-failed|+12025550104|7002|exten=2902 result=failed reason=multi_match contact=none

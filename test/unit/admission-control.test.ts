@@ -78,3 +78,32 @@ describe('an overloaded call', () => {
     expect(h.clock.now().getTime() - Date.UTC(2025, 0, 15, 9, 0, 0)).toBe(0);
   });
 });
+
+describe('a caller who pressed * in the sub-IVR greeting (Stasis arg action=bail)', () => {
+  test('is not asked anything and goes to the route failed destination as caller_bailed', async () => {
+    const h = createFlowHarness({ entry: { args: { action: 'bail' } } });
+    const call = await h.run();
+    expect(call.outcome).toMatchObject({
+      result: 'failed',
+      reason: 'caller_bailed',
+      route: SUPPORT_ROUTE.previousHop,
+      method: null,
+    });
+    expect(call.outcome.destination).toBe('2901@pinverify-destinations:1');
+    expect(call.variables).toMatchObject({
+      __PINVERIFY_RESULT: 'failed',
+      __PINVERIFY_REASON: 'caller_bailed',
+    });
+    expect(call.prompts).toEqual(['not-verified']);
+    expect(h.delivery.sent).toEqual([]);
+    expect(h.contacts.lookups).toEqual([]);
+    expect(h.audit.details('choice')).toEqual([{ method: null, bailed: true, during: 'sub-ivr greeting' }]);
+  });
+
+  test('other Stasis arguments leave the call to its route mode', async () => {
+    const h = createFlowHarness({ entry: { args: { action: 'verify' } } });
+    const call = await h.run();
+    expect(h.contacts.lookups.length).toBeGreaterThan(0);
+    expect(call.prompts).not.toEqual(['not-verified']);
+  });
+});
