@@ -291,7 +291,9 @@ setup_database() {
 }
 
 # The CLI reads the same settings as the app: write them where `pinverify --env-file` (or
-# PINVERIFY_ENV_FILE) finds them. Owner-only: it holds the lab's credentials.
+# PINVERIFY_ENV_FILE) finds them, as an operator's /etc/pinverify/pinverify.env holds them. The
+# CLI uses its own AMI user (AMI_CLI_*); the app's is there for `pinverify doctor` to check.
+# Owner-only: it holds the lab's credentials.
 write_cli_env() {
   local f="$LAB_DIR/pinverify.env"
   (umask 077 && cat >"$f" <<EOF
@@ -299,8 +301,10 @@ write_cli_env() {
 DATABASE_URL=${DATABASE_URL:-$PINVERIFY_LAB_DATABASE_URL}
 AMI_HOST=$AMI_HOST
 AMI_PORT=$AMI_PORT
-AMI_USER=$AMI_CLI_USER
-AMI_SECRET=$AMI_CLI_SECRET
+AMI_USER=$AMI_USER
+AMI_SECRET=$AMI_SECRET
+AMI_CLI_USER=$AMI_CLI_USER
+AMI_CLI_SECRET=$AMI_CLI_SECRET
 ARI_URL=$ARI_URL
 ARI_USER=$ARI_USER
 ARI_PASSWORD=$ARI_PASSWORD

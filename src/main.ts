@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -10,6 +11,7 @@ import { admissionVerdict } from './call/admission-control';
 import { CallSession } from './call/call-session';
 import { systemClock } from './call/clock';
 import { ConfigError, loadAppConfig, type AppConfig } from './config/app-config';
+import { EnvFileError, withEnvFile } from './config/env-file';
 import { createCallFlow } from './flow/call-flow';
 import { createOtpFlow } from './flow/otp-flow';
 import { createPinFlow } from './flow/pin-flow';
@@ -248,9 +250,10 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
 function main(): void {
   let cfg: AppConfig;
   try {
-    cfg = loadAppConfig();
+    // systemd passes the env file itself (EnvironmentFile=); by hand, PINVERIFY_ENV_FILE names it.
+    cfg = loadAppConfig(withEnvFile(process.env, process.env.PINVERIFY_ENV_FILE));
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof EnvFileError) {
       console.error(`pinverify: ${err.message}`);
       process.exit(2);
     }

@@ -4,23 +4,18 @@
  * .lab/pinverify.env). Variables already set in the environment win over the file, as with
  * dotenv. Each command checks only what it needs, so `routes list` works without ARI settings.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { parseEnv } from 'node:util';
+import { EnvFileError, withEnvFile } from '../config/env-file';
 import { DEFAULT_DATABASE_URL } from '../store/db';
 
 export class CliUsageError extends Error {}
 
 export function loadCliEnv(base: NodeJS.ProcessEnv, envFile?: string): NodeJS.ProcessEnv {
-  const file = envFile ?? base.PINVERIFY_ENV_FILE;
-  if (!file) return { ...base };
-  if (!existsSync(file)) throw new CliUsageError(`env file ${file} does not exist`);
-  let parsed: Record<string, string>;
   try {
-    parsed = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+    return withEnvFile(base, envFile ?? base.PINVERIFY_ENV_FILE);
   } catch (err) {
-    throw new CliUsageError(`env file ${file} could not be read: ${(err as Error).message}`);
+    if (err instanceof EnvFileError) throw new CliUsageError(err.message);
+    throw err;
   }
-  return { ...parsed, ...base };
 }
 
 export function databaseUrl(env: NodeJS.ProcessEnv): string {

@@ -12,6 +12,14 @@ import { registerTestCallCommand } from './commands/test-call-command';
 // (--json must stay parseable), so library chatter goes to stderr.
 console.log = (...args: unknown[]) => process.stderr.write(`${format(...args)}\n`);
 
+// `pinverify ... | head` closes the pipe early: that is the reader's choice, not a failure.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 const io: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),

@@ -17,17 +17,24 @@ import { registerContactsCommands } from './commands/contacts-command';
 import { registerPinsCommands } from './commands/pins-command';
 import { registerRoutesCommands } from './commands/routes-command';
 import { registerSettingsCommands } from './commands/settings-command';
+import { registerSetupCommands } from './commands/setup-command';
 import { registerTemplatesCommands } from './commands/templates-command';
 import { registerVerificationsCommands } from './commands/verifications-command';
 
 export { EXIT };
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PACKAGE_VERSION = (require('../../package.json') as { version: string }).version;
 
 /** Extra commands (test-call) register through this, so run-cli does not import ARI. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 
 export function buildProgram(ctx: CliContext, extra: readonly CommandRegistrar[] = []): Command {
   const program = new Command('pinverify')
-    .description('pinverify ops tool: routes, settings, templates, contacts, calls, API keys and test calls')
+    .description(
+      'pinverify ops tool: setup and doctor, routes, settings, templates, contacts, PINs, calls, API keys and test calls',
+    )
+    .version(PACKAGE_VERSION, '-V, --version', 'print the installed version')
     .option('--json', 'print JSON for scripts instead of text')
     .option(
       '--env-file <file>',
@@ -54,6 +61,7 @@ ARI_URL/ARI_USER/ARI_PASSWORD (test-call), SINK_URL (test-call reading codes fro
   registerVerificationsCommands(program, ctx);
   registerPinsCommands(program, ctx);
   registerApiKeysCommands(program, ctx);
+  registerSetupCommands(program, ctx);
   for (const register of extra) register(program, ctx);
 
   // Every command, however deep, reports usage errors through the same handler.

@@ -18,8 +18,8 @@ const port = (what: string) =>
 export const appConfigSchema = z.object({
   /** ARI base URL, e.g. http://127.0.0.1:8088 */
   ARI_URL: url('ARI_URL'),
-  ARI_USER: z.string().min(1, { error: 'ARI_USER is required' }),
-  ARI_PASSWORD: z.string().min(1, { error: 'ARI_PASSWORD is required' }),
+  ARI_USER: z.string({ error: 'ARI_USER is required' }).min(1, { error: 'ARI_USER is required' }),
+  ARI_PASSWORD: z.string({ error: 'ARI_PASSWORD is required' }).min(1, { error: 'ARI_PASSWORD is required' }),
   /** Stasis application name; the dialplan's Stasis() must use the same. */
   ARI_APP: z
     .string()
@@ -27,14 +27,14 @@ export const appConfigSchema = z.object({
     .default('pinverify'),
   AMI_HOST: z.string().default('127.0.0.1'),
   AMI_PORT: port('AMI_PORT').default(5038),
-  AMI_USER: z.string().min(1, { error: 'AMI_USER is required' }),
-  AMI_SECRET: z.string().min(1, { error: 'AMI_SECRET is required' }),
+  AMI_USER: z.string({ error: 'AMI_USER is required' }).min(1, { error: 'AMI_USER is required' }),
+  AMI_SECRET: z.string({ error: 'AMI_SECRET is required' }).min(1, { error: 'AMI_SECRET is required' }),
   DATABASE_URL: z
     .string({ error: 'DATABASE_URL is required' })
     .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// URL' }),
   /** HMAC key for one-time codes. Changing it invalidates codes in flight, nothing else. */
   PINVERIFY_CODE_SECRET: z
-    .string()
+    .string({ error: 'PINVERIFY_CODE_SECRET is required (at least 16 random characters)' })
     .min(16, { error: 'PINVERIFY_CODE_SECRET must be at least 16 characters' }),
   /**
    * Signing secret for PIN checks sent to the customer's CRM (settings pinSource webhook), in
@@ -80,7 +80,7 @@ export const appConfigSchema = z.object({
     .enum(['true', 'false'], { error: 'SMTP_REQUIRE_TLS must be true or false' })
     .optional()
     .transform((v) => (v === undefined ? undefined : v === 'true')),
-  SMTP_HOST: z.string().min(1, { error: 'SMTP_HOST is required' }),
+  SMTP_HOST: z.string({ error: 'SMTP_HOST is required' }).min(1, { error: 'SMTP_HOST is required' }),
   SMTP_PORT: port('SMTP_PORT').default(587),
   SMTP_SECURE: z
     .enum(['true', 'false'], { error: 'SMTP_SECURE must be true or false' })
@@ -88,13 +88,17 @@ export const appConfigSchema = z.object({
     .transform((v) => v === 'true'),
   SMTP_USER: z.string().optional(),
   SMTP_PASSWORD: z.string().optional(),
-  SMTP_FROM: z.string().min(3, { error: 'SMTP_FROM is required (the sender address)' }),
+  SMTP_FROM: z
+    .string({ error: 'SMTP_FROM is required (the sender address)' })
+    .min(3, { error: 'SMTP_FROM is required (the sender address)' }),
   TWILIO_ACCOUNT_SID: z
-    .string()
+    .string({ error: 'TWILIO_ACCOUNT_SID is required' })
     .regex(/^AC[0-9a-fA-F]{32}$/, { error: 'TWILIO_ACCOUNT_SID must look like AC + 32 hex digits' }),
-  TWILIO_AUTH_TOKEN: z.string().min(1, { error: 'TWILIO_AUTH_TOKEN is required' }),
+  TWILIO_AUTH_TOKEN: z
+    .string({ error: 'TWILIO_AUTH_TOKEN is required' })
+    .min(1, { error: 'TWILIO_AUTH_TOKEN is required' }),
   TWILIO_FROM: z
-    .string()
+    .string({ error: 'TWILIO_FROM is required (the E.164 number texts come from)' })
     .regex(/^\+[1-9][0-9]{6,14}$/, { error: 'TWILIO_FROM must be an E.164 number like +12025550100' }),
   /** Only for the lab's Twilio-API sink; unset in production. */
   TWILIO_API_BASE_URL: url('TWILIO_API_BASE_URL').optional(),

@@ -6,7 +6,7 @@ import { appConfigSchema } from '../config/app-config';
 import type { CodeDelivery, TemplateStore } from '../flow/ports';
 import { createCodeDelivery } from './code-delivery';
 import { DeliveryError } from './delivery-error';
-import { createEmailTransport } from './email-transport';
+import { createEmailTransport, type EmailTransport } from './email-transport';
 import { createSmsTransport } from './sms-transport';
 
 export const senderConfigSchema = appConfigSchema.pick({
@@ -24,22 +24,38 @@ export const senderConfigSchema = appConfigSchema.pick({
   TWILIO_API_BASE_URL: true,
 });
 
-export function createDeliveryFromConfig(
-  cfg: ReturnType<typeof senderConfigSchema.parse>,
-  templates: TemplateStore,
-): CodeDelivery {
+type SenderConfig = ReturnType<typeof senderConfigSchema.parse>;
+
+/** The SMTP transport exactly as the app sends with it (also what pinverify setup/doctor log in with). */
+export function emailTransportFromConfig(
+  cfg: Pick<
+    SenderConfig,
+    | 'SMTP_HOST'
+    | 'SMTP_PORT'
+    | 'SMTP_SECURE'
+    | 'SMTP_REQUIRE_TLS'
+    | 'PINVERIFY_LAB'
+    | 'SMTP_USER'
+    | 'SMTP_PASSWORD'
+    | 'SMTP_FROM'
+  >,
+): EmailTransport {
+  return createEmailTransport({
+    host: cfg.SMTP_HOST,
+    port: cfg.SMTP_PORT,
+    secure: cfg.SMTP_SECURE,
+    // Outside the lab a mail server that does not offer STARTTLS gets no code in clear text.
+    requireTls: cfg.SMTP_SECURE ? undefined : (cfg.SMTP_REQUIRE_TLS ?? !cfg.PINVERIFY_LAB),
+    user: cfg.SMTP_USER,
+    pass: cfg.SMTP_PASSWORD,
+    from: cfg.SMTP_FROM,
+  });
+}
+
+export function createDeliveryFromConfig(cfg: SenderConfig, templates: TemplateStore): CodeDelivery {
   return createCodeDelivery({
     templates,
-    email: createEmailTransport({
-      host: cfg.SMTP_HOST,
-      port: cfg.SMTP_PORT,
-      secure: cfg.SMTP_SECURE,
-      // Outside the lab a mail server that does not offer STARTTLS gets no code in clear text.
-      requireTls: cfg.SMTP_SECURE ? undefined : (cfg.SMTP_REQUIRE_TLS ?? !cfg.PINVERIFY_LAB),
-      user: cfg.SMTP_USER,
-      pass: cfg.SMTP_PASSWORD,
-      from: cfg.SMTP_FROM,
-    }),
+    email: emailTransportFromConfig(cfg),
     sms: createSmsTransport({
       accountSid: cfg.TWILIO_ACCOUNT_SID,
       authToken: cfg.TWILIO_AUTH_TOKEN,

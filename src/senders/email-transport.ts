@@ -34,6 +34,8 @@ export interface EmailTransport {
   readonly target: string;
   /** Resolves with the Message-ID nodemailer generated. Rejects with a DeliveryError. */
   send(message: EmailMessage, signal: AbortSignal): Promise<string>;
+  /** Connects, negotiates TLS and logs in without sending (pinverify setup/doctor). Rejects with a DeliveryError. */
+  verify(): Promise<void>;
   close(): void;
 }
 
@@ -148,6 +150,13 @@ export function createEmailTransport(options: EmailTransportOptions): EmailTrans
       } catch (err) {
         if (err instanceof DeliveryError) throw err;
         throw describeSmtpError(target, err, message.to);
+      }
+    },
+    async verify() {
+      try {
+        await transporter.verify();
+      } catch (err) {
+        throw describeSmtpError(target, err, '');
       }
     },
     close() {

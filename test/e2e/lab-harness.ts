@@ -30,10 +30,18 @@ export interface RunResult {
 }
 
 /** Runs a command in the repo; `stdin` is written to its standard input (else none). */
-export function run(cmd: string, args: string[], timeoutMs: number, stdin?: string): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  stdin?: string,
+  /** The whole environment of the command (default: this process's). */
+  childEnv?: NodeJS.ProcessEnv,
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
       cwd: REPO,
+      env: childEnv ?? process.env,
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     if (stdin !== undefined) child.stdin?.end(stdin);

@@ -28,6 +28,7 @@ class FakeEmail implements EmailTransport {
     this.sent.push(message);
     return '<msg-1@fake>';
   }
+  async verify(): Promise<void> {}
   close(): void {}
 }
 
