@@ -83,9 +83,11 @@ export function createAmiDialplanChecker(opts: AmiDialplanCheckerOptions): AmiDi
   }
 
   /** Stasis() lines that start this app, each with the previous hop the app will see. */
-  async function stasisLines(): Promise<{ line: DialplanLine; hop: string; routeArg: boolean }[]> {
+  async function stasisLines(): Promise<
+    { line: DialplanLine; hop: string; routeArg: boolean; bail: boolean }[]
+  > {
     const lines = await showDialPlan({});
-    const out: { line: DialplanLine; hop: string; routeArg: boolean }[] = [];
+    const out: { line: DialplanLine; hop: string; routeArg: boolean; bail: boolean }[] = [];
     for (const line of lines) {
       if (line.application.toLowerCase() !== 'stasis') continue;
       const [appArg = '', ...rest] = splitAppArgs(line.appdata);
@@ -93,8 +95,15 @@ export function createAmiDialplanChecker(opts: AmiDialplanCheckerOptions): AmiDi
       if (appArg !== opts.app && !appArg.includes('$')) continue;
       // The same reading of the arguments as the app's own (route=<name> or a bare first argument);
       // a route argument replaces the context as the previous hop.
-      const route = parseStasisArgs(rest).route?.trim();
-      out.push(route ? { line, hop: route, routeArg: true } : { line, hop: line.context, routeArg: false });
+      const args = parseStasisArgs(rest);
+      const route = args.route?.trim();
+      // action=bail is the sub-IVR's * (skip verification): a way into the app, not into verifying.
+      const bail = args.action === 'bail';
+      out.push(
+        route
+          ? { line, hop: route, routeArg: true, bail }
+          : { line, hop: line.context, routeArg: false, bail },
+      );
     }
     return out;
   }
@@ -137,7 +146,7 @@ export function createAmiDialplanChecker(opts: AmiDialplanCheckerOptions): AmiDi
 
     async findStasisEntry(hop: string) {
       if (badName('previous hop', hop)) return null;
-      const candidates = (await stasisLines()).filter((s) => s.hop === hop);
+      const candidates = (await stasisLines()).filter((s) => s.hop === hop && !s.bail);
       let best: DialplanLine | null = null;
       // Strictly lower only: among equal priorities the first in Asterisk's listing stays.
       for (const { line } of candidates) if (!best || line.priority < best.priority) best = line;

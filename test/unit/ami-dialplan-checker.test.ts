@@ -15,9 +15,24 @@ const DIALPLAN: Line[] = [
   ['pinverify-destinations', '_2XXX', 1, 'Verbose', '1,to ${EXTEN}'],
   ['pinverify-destinations', '_2XXX', 2, 'Dial', 'PJSIP/lab-agents/sip:${EXTEN}@127.0.0.1:5080,30'],
   ['pinverify-destinations', '_2XXX', 3, 'Hangup', ''],
-  // Listed the way Asterisk sorts a context: 1, i, s, t.
+  // Listed the way Asterisk sorts a context: *, 1, i, s, t. The * (the caller skipping
+  // verification in the greeting) enters the app too, but not to be verified.
+  ['pinverify-sales-autopin', '*', 1, 'Stasis', '${PINVERIFY_APP},action=bail'],
+  [
+    'pinverify-sales-autopin',
+    '*',
+    2,
+    'Gosub',
+    'pinverify-app-unavailable,s,1(pinverify-destinations,2900,${CONTEXT})',
+  ],
   ['pinverify-sales-autopin', '1', 1, 'Stasis', '${PINVERIFY_APP}'],
-  ['pinverify-sales-autopin', '1', 2, 'Gosub', 'pinverify-app-unavailable,s,1(2900,${CONTEXT})'],
+  [
+    'pinverify-sales-autopin',
+    '1',
+    2,
+    'Gosub',
+    'pinverify-app-unavailable,s,1(pinverify-destinations,2900,${CONTEXT})',
+  ],
   ['pinverify-sales-autopin', 'i', 1, 'Goto', '1,1'],
   ['pinverify-sales-autopin', 's', 1, 'Answer', ''],
   ['pinverify-sales-autopin', 't', 1, 'Stasis', '${PINVERIFY_APP}'],
@@ -213,7 +228,7 @@ describe('AmiDialplanChecker.previousHopProblem', () => {
 });
 
 describe('AmiDialplanChecker.findStasisEntry', () => {
-  it('finds the extension of a context hop whose Stasis runs first, in listing order', async () => {
+  it('finds the extension of a context hop whose Stasis runs first, in listing order, never the bail-out *', async () => {
     await expect(checker().findStasisEntry('pinverify-sales-autopin')).resolves.toEqual({
       context: 'pinverify-sales-autopin',
       exten: '1',
