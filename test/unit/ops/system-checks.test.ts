@@ -201,10 +201,10 @@ describe('configuration', () => {
     else {
       // setup changes nothing while the environment is wrong: it might name the wrong database.
       expect(notOkExcept(results, 'configuration', 'postgres')).toEqual([]);
-      expect(result(results, 'postgres')).toMatchObject({
-        status: 'warn',
-        detail: expect.stringContaining('migrations not applied until the configuration is valid'),
-      });
+      expect(result(results, 'postgres').status).toBe('warn');
+      expect(result(results, 'postgres').detail).toContain(
+        'migrations not applied until the configuration is valid',
+      );
       expect(probe.calls).not.toContain('migrate');
     }
   });
