@@ -7,3 +7,4 @@ export * from './reason';
 export * from './route';
 export * from './settings';
 export * from './verification';
+export * from './profile';
