@@ -49,6 +49,9 @@ interface DialplanLine {
   appdata: string;
 }
 
+/** asterisk-conf/production/extensions_pinverify.conf: FreePBX destinations go through this context. */
+const FREEPBX_BRIDGE = 'pinverify-freepbx';
+
 export function createAmiDialplanChecker(opts: AmiDialplanCheckerOptions): AmiDialplanChecker {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
@@ -108,28 +111,45 @@ export function createAmiDialplanChecker(opts: AmiDialplanCheckerOptions): AmiDi
     return out;
   }
 
+  async function destinationProblemIn({
+    exten,
+    context,
+    priority,
+  }: DialplanTargetRef): Promise<string | null> {
+    const bad = badName('extension', exten) ?? badName('context', context);
+    if (bad) return bad;
+    if (!Number.isInteger(priority) || priority < 1)
+      return `priority ${String(priority)} is not a whole number of 1 or more`;
+    let lines: DialplanLine[];
+    try {
+      // Asterisk lists every extension of the context that the number matches, patterns included.
+      lines = await showDialPlan({ Context: context, Extension: exten });
+    } catch (err) {
+      if (isNotFound(err, 'context')) return `context "${context}" does not exist in the running dialplan`;
+      if (isNotFound(err, 'extension')) return `extension ${exten} is not in context "${context}"`;
+      throw err;
+    }
+    if (lines.length === 0) return `extension ${exten} is not in context "${context}"`;
+    // A call continues at the first matching extension that has the priority, so any will do.
+    if (lines.some((l) => l.priority === priority)) return null;
+    const patterns = [...new Set(lines.map((l) => l.exten))].filter((e) => e !== exten);
+    const via = patterns.length > 0 ? ` (matched by ${patterns.join(', ')})` : '';
+    const has = ranges(lines.map((l) => l.priority));
+    return `extension ${exten}${via} in context "${context}" has no priority ${priority} (it has ${has})`;
+  }
+
   return {
-    async destinationProblem({ exten, context, priority }: DialplanTargetRef) {
-      const bad = badName('extension', exten) ?? badName('context', context);
-      if (bad) return bad;
-      if (!Number.isInteger(priority) || priority < 1)
-        return `priority ${String(priority)} is not a whole number of 1 or more`;
-      let lines: DialplanLine[];
-      try {
-        // Asterisk lists every extension of the context that the number matches, patterns included.
-        lines = await showDialPlan({ Context: context, Extension: exten });
-      } catch (err) {
-        if (isNotFound(err, 'context')) return `context "${context}" does not exist in the running dialplan`;
-        if (isNotFound(err, 'extension')) return `extension ${exten} is not in context "${context}"`;
-        throw err;
-      }
-      if (lines.length === 0) return `extension ${exten} is not in context "${context}"`;
-      // A call continues at the first matching extension that has the priority, so any will do.
-      if (lines.some((l) => l.priority === priority)) return null;
-      const patterns = [...new Set(lines.map((l) => l.exten))].filter((e) => e !== exten);
-      const via = patterns.length > 0 ? ` (matched by ${patterns.join(', ')})` : '';
-      const has = ranges(lines.map((l) => l.priority));
-      return `extension ${exten}${via} in context "${context}" has no priority ${priority} (it has ${has})`;
+    async destinationProblem(target: DialplanTargetRef) {
+      const problem = await destinationProblemIn(target);
+      if (problem || target.context !== FREEPBX_BRIDGE) return problem;
+      // The FreePBX bridge matches any number and continues in from-internal: the number must be
+      // there, or a typo would send the caller wherever from-internal routes it (a trunk).
+      const onward = await destinationProblemIn({
+        exten: target.exten,
+        context: 'from-internal',
+        priority: 1,
+      });
+      return onward && `${FREEPBX_BRIDGE} continues in from-internal, and there ${onward}`;
     },
 
     async previousHopProblem(hop: string) {

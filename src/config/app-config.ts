@@ -29,6 +29,9 @@ export const appConfigSchema = z.object({
   AMI_PORT: port('AMI_PORT').default(5038),
   AMI_USER: z.string({ error: 'AMI_USER is required' }).min(1, { error: 'AMI_USER is required' }),
   AMI_SECRET: z.string({ error: 'AMI_SECRET is required' }).min(1, { error: 'AMI_SECRET is required' }),
+  /** The ops CLI's own AMI user (read events, ShowDialPlan); the app itself never logs in with it. */
+  AMI_CLI_USER: z.string().optional(),
+  AMI_CLI_SECRET: z.string().optional(),
   DATABASE_URL: z
     .string({ error: 'DATABASE_URL is required' })
     .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// URL' }),
@@ -145,6 +148,7 @@ const LAB_SECRET_VALUES = new Set([
 const SECRET_KEYS = [
   'ARI_PASSWORD',
   'AMI_SECRET',
+  'AMI_CLI_SECRET',
   'PINVERIFY_CODE_SECRET',
   'PINVERIFY_PIN_WEBHOOK_SECRET',
   'SMTP_PASSWORD',
@@ -155,14 +159,21 @@ const SECRET_KEYS = [
 export function labSecretProblems(
   cfg: Pick<AppConfig, 'PINVERIFY_LAB' | (typeof SECRET_KEYS)[number]>,
 ): string[] {
-  if (cfg.PINVERIFY_LAB) return [];
-  return SECRET_KEYS.filter((k) => {
-    const v = cfg[k];
-    return typeof v === 'string' && (v.startsWith('lab-only-') || LAB_SECRET_VALUES.has(v));
-  }).map(
-    (k) =>
-      `${k} is the lab's published value: set a secret of your own (or PINVERIFY_LAB=1 on a lab machine)`,
+  // The example environment file's placeholders (deploy/systemd/pinverify.env.example).
+  const placeholders = SECRET_KEYS.filter((k) => /^change-me/i.test(cfg[k] ?? '')).map(
+    (k) => `${k} is still the example's placeholder "change-me": set a secret of your own`,
   );
+  if (cfg.PINVERIFY_LAB) return placeholders;
+  return [
+    ...placeholders,
+    ...SECRET_KEYS.filter((k) => {
+      const v = cfg[k];
+      return typeof v === 'string' && (v.startsWith('lab-only-') || LAB_SECRET_VALUES.has(v));
+    }).map(
+      (k) =>
+        `${k} is the lab's published value: set a secret of your own (or PINVERIFY_LAB=1 on a lab machine)`,
+    ),
+  ];
 }
 
 export class ConfigError extends Error {

@@ -95,11 +95,13 @@ export const REQUIRED_MODULES: Readonly<Record<string, string>> = {
   'app_stack.so': 'Gosub (pinverify-app-unavailable, pre-dial handlers)',
   'func_logic.so': 'IF() in the drop-in routines',
   'format_wav.so': "the prompts' WAV files",
+  // A dialplan application that is missing hangs the caller up in the fallback routine.
+  'app_verbose.so': 'Verbose() in pinverify-app-unavailable',
+  'app_userevent.so': 'UserEvent() in pinverify-app-unavailable',
 };
 
 /** Modules one part needs: missing means a warning that names the part. */
 export const USEFUL_MODULES: Readonly<Record<string, string>> = {
-  'app_userevent.so': 'the UserEvent when the app is unavailable',
   'res_pjsip_header_funcs.so': 'X-PinVerify-* headers to the agent (pinverify-agent-headers)',
   'func_strings.so': 'HASH() in the FreePBX header bridge (pinverify-freepbx)',
 };

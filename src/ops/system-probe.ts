@@ -29,6 +29,11 @@ export interface SystemProbeDeps {
 
 const has = (env: NodeJS.ProcessEnv, ...keys: string[]) => keys.every((k) => Boolean(env[k]));
 
+/** A body we do not read still holds its socket until collected: let it go now. */
+async function drain(res: Response): Promise<void> {
+  await res.body?.cancel().catch(() => undefined);
+}
+
 export function createSystemProbe(deps: SystemProbeDeps): SystemProbe {
   const { env } = deps;
   const timeoutMs = deps.timeoutMs ?? 5000;
@@ -57,15 +62,18 @@ export function createSystemProbe(deps: SystemProbeDeps): SystemProbe {
       { headers: { authorization: `Basic ${auth}` } },
       'is Asterisk running, with enabled = yes and this bindaddr/bindport in http.conf?',
     );
-    if (res.status === 401)
+    if (res.status === 401) {
+      await drain(res);
       throw new Error(
         `ARI at ${ariBase} refused user "${env.ARI_USER}": wrong ARI_PASSWORD, or no such user in ari.conf (asterisk-conf/production/ari_pinverify.conf)`,
       );
+    }
     return res;
   }
 
   async function ariJson<T>(path: string): Promise<T> {
     const res = await ari(path);
+    if (!res.ok) await drain(res);
     if (res.status === 404 && path === '/asterisk/info')
       throw new Error(
         `${ariBase} answers HTTP but not ARI: load res_ari.so and set enabled = yes in ari.conf`,
@@ -90,7 +98,8 @@ export function createSystemProbe(deps: SystemProbeDeps): SystemProbe {
     has(what) {
       switch (what) {
         case 'database':
-          return true; // the CLI's default URL applies when DATABASE_URL is unset
+          // The CLI's lab default must not stand in for an operator's missing setting.
+          return has(env, 'DATABASE_URL');
         case 'ari':
           return has(env, 'ARI_URL', 'ARI_USER', 'ARI_PASSWORD');
         case 'ami':
@@ -153,6 +162,7 @@ export function createSystemProbe(deps: SystemProbeDeps): SystemProbe {
 
     async ariAppRegistered() {
       const res = await ari(`/applications/${encodeURIComponent(appName)}`);
+      await drain(res);
       if (res.status === 404) return false;
       if (!res.ok) throw new Error(`ARI /applications answered HTTP ${res.status}`);
       return true;
@@ -162,6 +172,7 @@ export function createSystemProbe(deps: SystemProbeDeps): SystemProbe {
       const missing: string[] = [];
       for (const id of ids) {
         const res = await ari(`/sounds/${encodeURIComponent(id)}`);
+        await drain(res);
         if (res.status === 404) missing.push(id);
         else if (!res.ok) throw new Error(`ARI /sounds answered HTTP ${res.status}`);
       }
@@ -193,8 +204,11 @@ export function createSystemProbe(deps: SystemProbeDeps): SystemProbe {
             () => true,
             (err: unknown) => {
               if (denied(err)) return false;
-              // Any other refusal ("Command output follows" errors, bad arguments) still means allowed.
-              return !/did not answer/i.test(String((err as Error).message));
+              const message = String((err as Error).message);
+              // No answer or a lost connection says nothing about rights: report it, do not guess.
+              if (/did not answer|closed|not connected/i.test(message)) throw err;
+              // Any other refusal (bad arguments, a command that failed) still means allowed.
+              return true;
             },
           );
         const userEvents = await allowed({ Action: 'UserEvent', UserEvent: 'PinVerifyDoctor' });
@@ -235,6 +249,7 @@ export function createSystemProbe(deps: SystemProbeDeps): SystemProbe {
       const port = env.ADMIN_PORT || '8090';
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/v1/health/live`;
       const res = await http(url, {}, 'is the app running (systemctl status pinverify)?');
+      await drain(res);
       if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
       return `the app answers at ${url}`;
     },

@@ -132,7 +132,11 @@ describe('SIPp pack through the lab PBX', () => {
       (e) => ami.events.indexOf(e) >= mark && e.route === 'pinverify-support-autopin',
       5000,
     );
-    expect(ev).toMatchObject({ result: 'failed', reason: 'caller_bailed', destination: '2901' });
+    expect(ev).toMatchObject({
+      result: 'failed',
+      reason: 'caller_bailed',
+      destination: '2901@pinverify-destinations:1',
+    });
   });
 
   test('a caller who hangs up mid-entry is audited as abandoned and no agent is called', async () => {
@@ -153,7 +157,12 @@ describe('SIPp pack through the lab PBX', () => {
       const r = await runSippScenario('app-down');
       expect(r.output).toContain('sipp: PASS');
       const ev = await ami.waitFor((e) => e.reason === 'unavailable', 5000);
-      expect(ev).toMatchObject({ result: 'failed', destination: '2901', route: 'pinverify-support-autopin' });
+      // The dialplan's event names the destination as the app's does.
+      expect(ev).toMatchObject({
+        result: 'failed',
+        destination: '2901@pinverify-destinations:1',
+        route: 'pinverify-support-autopin',
+      });
     } finally {
       const start = await run('bash', ['scripts/lab.sh', 'app-start'], 60_000);
       expect(start.code).toBe(0);

@@ -48,6 +48,10 @@ const DIALPLAN: Line[] = [
   ['other-app', 's', 1, 'Stasis', 'someoneelse,route=elsewhere'],
   // A Stasis whose context is overridden by its route argument.
   ['ivr-renamed', 's', 1, 'Stasis', 'pinverify,route=renamed'],
+  // FreePBX: the drop-in's header bridge takes any number on to from-internal.
+  ['pinverify-freepbx', '_X!', 1, 'Set', 'HASH(__SIPHEADERS,X-PinVerify-Result)=${PINVERIFY_RESULT}'],
+  ['pinverify-freepbx', '_X!', 6, 'Goto', 'from-internal,${EXTEN},1'],
+  ['from-internal', '_2XXX', 1, 'Macro', 'exten-vm,novm,${EXTEN}'],
 ];
 
 /** Only the parts of a ShowDialPlan answer the checker reads, in asterisk-manager's lower case. */
@@ -73,7 +77,8 @@ function matches(pattern: string, exten: string): boolean {
     .replace(/X/g, '[0-9]')
     .replace(/N/g, '[2-9]')
     .replace(/Z/g, '[1-9]')
-    .replace(/\./g, '.+');
+    .replace(/\./g, '.+')
+    .replace(/!/g, '.*');
   return new RegExp(`^${re}$`).test(exten);
 }
 
@@ -224,6 +229,22 @@ describe('AmiDialplanChecker.previousHopProblem', () => {
     const ami = fakeAmi();
     await expect(checker(ami).previousHopProblem('  ')).resolves.toBe('previous hop is empty');
     expect(ami.actionList).not.toHaveBeenCalled();
+  });
+});
+
+describe('AmiDialplanChecker.destinationProblem through the FreePBX bridge', () => {
+  it('accepts a number that from-internal has', async () => {
+    await expect(
+      checker().destinationProblem({ exten: '2001', context: 'pinverify-freepbx', priority: 1 }),
+    ).resolves.toBeNull();
+  });
+
+  it('refuses a number the bridge matches but from-internal lacks (it could reach a trunk)', async () => {
+    await expect(
+      checker().destinationProblem({ exten: '9999', context: 'pinverify-freepbx', priority: 1 }),
+    ).resolves.toBe(
+      'pinverify-freepbx continues in from-internal, and there extension 9999 is not in context "from-internal"',
+    );
   });
 });
 

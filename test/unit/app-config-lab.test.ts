@@ -58,3 +58,31 @@ describe('lab secrets and TLS outside the lab', () => {
     );
   });
 });
+
+describe("the example environment file's placeholders", () => {
+  it('are refused by name, in a lab too, and the CLI AMI secret is checked like the others', () => {
+    const problemsOf = (env: Record<string, string>): string[] => {
+      try {
+        loadAppConfig(env);
+        return [];
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        return err.problems;
+      }
+    };
+    const placeholders = {
+      ...PRODUCTION,
+      ARI_PASSWORD: 'change-me',
+      AMI_CLI_SECRET: 'CHANGE-ME-cli-secret',
+      PINVERIFY_CODE_SECRET: 'change-me-to-32-random-characters',
+    };
+    const expected = ['ARI_PASSWORD', 'AMI_CLI_SECRET', 'PINVERIFY_CODE_SECRET'].map(
+      (k) => `${k} is still the example's placeholder "change-me": set a secret of your own`,
+    );
+    expect(problemsOf(placeholders)).toEqual(expected);
+    expect(problemsOf({ ...placeholders, PINVERIFY_LAB: '1' })).toEqual(expected);
+    expect(problemsOf({ ...PRODUCTION, AMI_CLI_SECRET: 'pinverify-lab-ami-cli' })).toEqual([
+      "AMI_CLI_SECRET is the lab's published value: set a secret of your own (or PINVERIFY_LAB=1 on a lab machine)",
+    ]);
+  });
+});
