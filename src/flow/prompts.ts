@@ -34,6 +34,19 @@ export const PROMPTS = {
   'not-verified': 'We could not verify you.',
   connecting: 'Please hold while we connect you.',
   'technical-problem': 'Sorry, we are having a technical problem.',
+  // Outbound verification calls (src/flow/outbound-call-flow.ts).
+  'call-greeting': 'Hello. This is an automated verification call from',
+  // Replace this recording with your company's name, spoken: it follows call-greeting.
+  'company-name': 'our help desk.',
+  'press-key-for-code': 'To hear your verification code, press any key on your phone.',
+  'your-code-is': 'Your verification code is',
+  'code-again': 'Again, your code is',
+  'press-1-to-repeat': 'To hear it again, press 1. Otherwise, you may hang up.',
+  'enter-call-code': 'Please enter the verification code you were given, followed by the pound key.',
+  'call-code-accepted': 'Thank you. Your code is correct. Goodbye.',
+  'call-code-refused': 'We could not verify this code. Goodbye.',
+  goodbye: 'Goodbye.',
+  'invalid-request': 'Invalid request.',
   // The lab dialplan's own menus (asterisk-conf/extensions.conf).
   'lab-main-menu': 'Welcome to the pin verify lab. For support, press 1. For accounting, press 2.',
   'lab-sub-ivr': 'To verify your identity, press 1, or stay on the line.',
