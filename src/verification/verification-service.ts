@@ -23,6 +23,7 @@ import {
   type Verification,
   type VerificationLimits,
   type VerificationOrigin,
+  type CallProfile,
 } from '../domain';
 import type { CodeDelivery, FlowLogger, PinStartResult, PinVerificationRequest } from '../flow/ports';
 import { maskEmail, maskPhone } from '../log/mask';
@@ -91,7 +92,30 @@ export interface VerificationServiceDeps {
   newId?(): string;
   /** Counts for /metrics (src/metrics); never sees a code or an address. */
   observer?: VerificationObserver;
+  /** Places outbound verification calls (channel call); absent where calls are not set up. */
+  calls?: OutboundCalls;
 }
+
+/** Hands a started call verification to whatever places the call (src/outbound/). */
+export interface OutboundCalls {
+  place(job: { verificationId: string; profile: string; to: string }): Promise<void>;
+}
+
+export interface CallStartRequest {
+  contact: Contact;
+  /** E.164: one of the contact's numbers. */
+  to: string;
+  profile: Pick<CallProfile, 'name' | 'mode' | 'codeSource' | 'codeLength'>;
+  actor?: string | null;
+  /** The client's own code: required by a manual profile, refused by an auto one. */
+  customCode?: string;
+}
+
+export type CallStartResult =
+  /** The call is on its way. `code`: input mode with a generated code, shown once to the client. */
+  | { kind: 'queued'; verification: Verification; code: string | null }
+  | { kind: 'refused'; refusal: Refusal }
+  | { kind: 'failed'; verification: Verification; error: string };
 
 /** The contact's address for a channel, normalised as stored (E.164, lower-case email). */
 export function destinationOf(contact: Contact, channel: DeliveryChannel): string | null {
@@ -209,6 +233,96 @@ export class VerificationService {
     return { kind: 'delivery_failed', verification: failed, error: sent.error };
   }
 
+  /**
+   * A verification of channel `call` (outbound voice call, issue #12): created under the same
+   * lockout and send limits as a text message (a call counts as a send to its number and
+   * country), then handed to the outbound caller. The code is never stored: a generated one is
+   * derived again from the id when the call reads it out; in input mode it is returned once so
+   * the client can show it to the person.
+   */
+  async startCall(req: CallStartRequest): Promise<CallStartResult> {
+    const { profile } = req;
+    if (profile.codeSource === 'manual' && req.customCode === undefined)
+      throw new CustomCodeRequired(`customCode: profile ${profile.name} takes the client's own code`);
+    if (profile.codeSource === 'auto' && req.customCode !== undefined)
+      throw new CustomCodeRequired(
+        `customCode: profile ${profile.name} makes its own code; leave customCode out`,
+      );
+    if (profile.codeSource === 'manual' && profile.mode === 'read')
+      // Reading a client's code needs it in clear when the call is answered, and codes are kept
+      // only as hashes: not supported until it can be held sealed (README, outbound calls).
+      throw new CustomCodeRequired(
+        `customCode: profile ${profile.name} reads a client's own code aloud, which this version does not support; use an auto profile`,
+      );
+    const s = await this.deps.settings();
+    const now = this.deps.clock.now();
+    const id = (this.deps.newId ?? newVerificationId)();
+    const code = req.customCode ?? deriveCode(this.deps.secret, id, profile.codeLength);
+    const verification: Verification = {
+      id,
+      contactId: req.contact.id,
+      channel: 'call',
+      destination: req.to,
+      destinationMasked: maskPhone(req.to),
+      origin: 'api',
+      callId: null,
+      actor: req.actor ?? null,
+      status: 'pending',
+      codeHash: hashVerificationCode(this.deps.secret, id, code),
+      codeLength: code.length,
+      customCode: req.customCode !== undefined,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + s.codeValiditySeconds * 1000),
+      decidedAt: null,
+      lastSentAt: now,
+      sends: 1,
+      checks: 0,
+      maxSends: s.maxSendsPerVerification,
+      maxChecks: s.maxTriesPerCode,
+      failureReason: null,
+    };
+    const refusal = await this.deps.store.atomically(async (tx) => {
+      const lock = await lockContact(tx, req.contact.id, now, s.maxFailedChecksPerContact);
+      if (lock.locked) return lockedRefusal(lock);
+      const limited = await this.reserveSend(tx, verification, s, now);
+      if (limited) return limited;
+      await tx.insert(verification);
+      return null;
+    });
+    if (refusal) {
+      this.deps.log.warn('call verification refused', {
+        contactId: req.contact.id,
+        to: verification.destinationMasked,
+        profile: profile.name,
+        error: refusal.error,
+        problem: refusal.message,
+      });
+      return { kind: 'refused', refusal };
+    }
+    this.deps.log.info('call verification started', {
+      verificationId: id,
+      contactId: req.contact.id,
+      to: verification.destinationMasked,
+      profile: profile.name,
+    });
+    try {
+      if (!this.deps.calls) throw new Error('outbound calls are not set up in this process');
+      await this.deps.calls.place({ verificationId: id, profile: profile.name, to: req.to });
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      const failed = await this.deps.store.atomically(async (tx) => {
+        const current = (await tx.load(id)) ?? verification;
+        if (current.status !== 'pending') return current;
+        const next = decided(current, 'failed', this.deps.clock.now(), 'delivery_failed');
+        await tx.save(next);
+        return next;
+      });
+      return { kind: 'failed', verification: failed, error };
+    }
+    const shown = profile.mode === 'input' && profile.codeSource === 'auto' ? code : null;
+    return { kind: 'queued', verification, code: shown };
+  }
+
   /** Sends the same code again while it is valid. A custom code must be given again (it is not stored). */
   async resend(id: string, opts: { customCode?: string; signal?: AbortSignal } = {}): Promise<SendResult> {
     const s = await this.deps.settings();
@@ -216,6 +330,15 @@ export class VerificationService {
     const answer = await this.deps.store.atomically(async (tx): Promise<SendResult> => {
       const v = await tx.load(id);
       if (!v) return { kind: 'not_found' };
+      if (v.channel === 'call' && v.status === 'pending')
+        return {
+          kind: 'refused',
+          refusal: {
+            error: 'max_sends',
+            message: 'a call verification is called once (with its profile retries): start a new one',
+          },
+          verification: v,
+        };
       const given = opts.customCode;
       if (v.status === 'pending' && v.customCode) {
         if (
@@ -405,7 +528,8 @@ export class VerificationService {
     now: Date,
   ): Promise<Refusal | null> {
     const key = destinationKey(this.deps.secret, v.destination);
-    const country = v.channel === 'sms' ? countryCallingCode(v.destination) : null;
+    // Calls count per country too: premium-rate call pumping is the voice form of SMS pumping.
+    const country = v.channel === 'sms' || v.channel === 'call' ? countryCallingCode(v.destination) : null;
     await tx.lockSends();
     const counts = await tx.sendCounts(key, country, now);
     const verdict = sendLimitVerdict(counts, limits, country, now);
@@ -438,7 +562,10 @@ export class VerificationService {
     s: FlowSettings,
     signal: AbortSignal | undefined,
   ): Promise<{ ok: true; messageId: string | null } | { ok: false; error: string }> {
-    const channel = v.channel as DeliveryChannel;
+    if (v.channel !== 'email' && v.channel !== 'sms')
+      // A call is placed once per start (with the profile's retries); a resend would be a new call.
+      return { ok: false, error: `a ${v.channel} verification is not sent again: start a new one` };
+    const channel: DeliveryChannel = v.channel;
     // The message goes to the verification's own destination.
     const to: Contact =
       channel === 'email' ? { ...contact, email: v.destination } : { ...contact, mobile: v.destination };

@@ -752,3 +752,114 @@ describe('cancel, get, list, lockState', () => {
     expect((await t.service.lockState(BOB.id)).failures).toBe(0);
   });
 });
+
+describe('call verifications (outbound voice calls)', () => {
+  const INPUT = { name: 'lab-input', mode: 'input', codeSource: 'auto', codeLength: 6 } as const;
+  const READ = { name: 'lab-read', mode: 'read', codeSource: 'auto', codeLength: 8 } as const;
+
+  function withCalls(fail?: Error) {
+    const s = setup();
+    const placed: Array<{ verificationId: string; profile: string; to: string }> = [];
+    const service = new VerificationService({
+      store: s.store,
+      delivery: s.delivery,
+      settings: async () => ({ ...DEFAULT_SETTINGS }),
+      contactById: async (id) => CONTACTS.find((c) => c.id === id) ?? null,
+      clock: s.clock,
+      secret: SECRET,
+      log: s.log,
+      calls: {
+        async place(job) {
+          if (fail) throw fail;
+          placed.push(job);
+        },
+      },
+    });
+    return { ...s, service, placed };
+  }
+
+  it('input mode with a generated code: queued, the code shown once and checkable, nothing sent by SMS', async () => {
+    const { service, placed, delivery, log } = withCalls();
+    const r = await service.startCall({ contact: ALICE, to: ALICE.mobile ?? '', profile: INPUT });
+    if (r.kind !== 'queued') throw new Error(JSON.stringify(r));
+    expect(r.code).toMatch(/^[0-9]{6}$/);
+    expect(r.verification).toMatchObject({
+      channel: 'call',
+      origin: 'api',
+      status: 'pending',
+      codeLength: 6,
+    });
+    expect(placed).toEqual([{ verificationId: r.verification.id, profile: 'lab-input', to: ALICE.mobile }]);
+    expect(delivery.sent).toEqual([]);
+    expect(JSON.stringify(log.entries)).not.toContain(r.code ?? 'none');
+    const checked = await service.check(r.verification.id, r.code ?? '');
+    expect(checked).toMatchObject({ kind: 'checked', outcome: { kind: 'approved' } });
+  });
+
+  it('read mode: the code is not returned (the call says it), with the profile length', async () => {
+    const { service } = withCalls();
+    const r = await service.startCall({ contact: ALICE, to: ALICE.mobile ?? '', profile: READ });
+    expect(r).toMatchObject({ kind: 'queued', code: null, verification: { codeLength: 8 } });
+  });
+
+  it('a call counts toward the send limits of its number, and a locked contact is refused', async () => {
+    const { service } = withCalls();
+    for (let i = 0; i < DEFAULT_SETTINGS.maxSendsPerDestinationPerHour; i++)
+      expect((await service.startCall({ contact: BOB, to: BOB.mobile ?? '', profile: INPUT })).kind).toBe(
+        'queued',
+      );
+    expect(await service.startCall({ contact: BOB, to: BOB.mobile ?? '', profile: INPUT })).toMatchObject({
+      kind: 'refused',
+      refusal: { error: 'rate_limited' },
+    });
+  });
+
+  it('custom codes: required by a manual profile, refused by an auto one, not read aloud yet', async () => {
+    const { service } = withCalls();
+    const manual = { ...INPUT, codeSource: 'manual' } as const;
+    await expect(
+      service.startCall({ contact: ALICE, to: ALICE.mobile ?? '', profile: manual }),
+    ).rejects.toThrow(CustomCodeRequired);
+    await expect(
+      service.startCall({ contact: ALICE, to: ALICE.mobile ?? '', profile: INPUT, customCode: '1234' }),
+    ).rejects.toThrow(CustomCodeRequired);
+    await expect(
+      service.startCall({
+        contact: ALICE,
+        to: ALICE.mobile ?? '',
+        profile: { ...READ, codeSource: 'manual' },
+        customCode: '1234',
+      }),
+    ).rejects.toThrow(/does not support/);
+    const r = await service.startCall({
+      contact: ALICE,
+      to: ALICE.mobile ?? '',
+      profile: manual,
+      customCode: '4711',
+    });
+    expect(r).toMatchObject({
+      kind: 'queued',
+      code: null,
+      verification: { customCode: true, codeLength: 4 },
+    });
+  });
+
+  it('a call that cannot be placed fails the verification with the reason', async () => {
+    const { service } = withCalls(new Error('ARI is not connected'));
+    const r = await service.startCall({ contact: ALICE, to: ALICE.mobile ?? '', profile: INPUT });
+    expect(r).toMatchObject({
+      kind: 'failed',
+      error: 'ARI is not connected',
+      verification: { status: 'failed', failureReason: 'delivery_failed' },
+    });
+  });
+
+  it('is not sent again by resend: a new call is a new verification', async () => {
+    const { service, placed } = withCalls();
+    const r = await service.startCall({ contact: ALICE, to: ALICE.mobile ?? '', profile: INPUT });
+    if (r.kind !== 'queued') throw new Error('not queued');
+    const again = await service.resend(r.verification.id);
+    expect(again).toMatchObject({ kind: 'refused', refusal: { error: 'max_sends' } });
+    expect(placed).toHaveLength(1);
+  });
+});
