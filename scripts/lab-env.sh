@@ -30,9 +30,11 @@
 # On SIGTERM the app gives calls in progress this long to finish before routing them (production
 # default 20 s; short in the lab so app-stop and the tests stay quick).
 : "${SHUTDOWN_DRAIN_MS:=5000}"
+# Outbound verification calls leave through the lab's PSTN stand-in (asterisk-conf/pjsip.conf).
+: "${OUTBOUND_DIAL:=PJSIP/{number\}@lab-pstn}"
 # DATABASE_URL, when set, is used as it is; otherwise the lab creates this database on the
 # machine's PostgreSQL cluster.
 : "${PINVERIFY_LAB_DATABASE_URL:=postgres://pinverify:pinverify@127.0.0.1:5432/pinverify}"
 export ARI_URL ARI_USER ARI_PASSWORD ARI_APP AMI_HOST AMI_PORT AMI_USER AMI_SECRET AMI_CLI_USER AMI_CLI_SECRET PINVERIFY_CODE_SECRET \
   SMTP_HOST SMTP_PORT SMTP_FROM TWILIO_ACCOUNT_SID TWILIO_AUTH_TOKEN TWILIO_FROM TWILIO_SINK_PORT \
-  TWILIO_API_BASE_URL SMTP_SINK_PORT LAB_SOFTPHONE_PASSWORD LOG_LEVEL PINVERIFY_LAB_DATABASE_URL SHUTDOWN_DRAIN_MS PINVERIFY_LAB
+  TWILIO_API_BASE_URL SMTP_SINK_PORT LAB_SOFTPHONE_PASSWORD LOG_LEVEL PINVERIFY_LAB_DATABASE_URL SHUTDOWN_DRAIN_MS PINVERIFY_LAB OUTBOUND_DIAL

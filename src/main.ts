@@ -7,6 +7,11 @@ import { createAmiClient } from './ami/ami-client';
 import { createAmiResultPublisher } from './ami/ami-result-publisher';
 import { superviseAri, type AriSupervisor } from './ari/ari-supervisor';
 import { createStasisApp } from './ari/stasis-app';
+import { createAriDialer } from './ari/ari-dialer';
+import { createOutboundCaller, type OutboundCaller } from './outbound/outbound-caller';
+import { createOutboundCallFlow } from './flow/outbound-call-flow';
+import { PgProfileStore } from './store/pg-profile-store';
+import { PgCallAttemptStore } from './store/pg-call-attempts';
 import { admissionVerdict } from './call/admission-control';
 import { CallSession } from './call/call-session';
 import { systemClock } from './call/clock';
@@ -71,6 +76,12 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
 
   const publisher = createAmiResultPublisher(ami);
   const metrics = createAppMetrics();
+  // Outbound verification calls (#12), when OUTBOUND_DIAL says how to dial. The caller needs the
+  // verification service to check codes, and the service hands calls to the caller: `outbound`
+  // is filled in below, before any call can start.
+  const dialer = createAriDialer({ client: () => supervisor?.client ?? null, app: cfg.ARI_APP, log });
+  let outbound: OutboundCaller | null = null;
+  const dialString = cfg.OUTBOUND_DIAL;
   // One verification service for calls, the admin API and (built the same way) the CLI.
   const verifications = createPgVerificationService({
     pool,
@@ -79,6 +90,14 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     secret: cfg.PINVERIFY_CODE_SECRET,
     log,
     observer: metrics,
+    calls: dialString
+      ? {
+          place: (job) => {
+            if (!outbound) return Promise.reject(new Error('outbound calls are starting up'));
+            return outbound.place(job);
+          },
+        }
+      : undefined,
     alarm: (alarm) => {
       publisher
         .publishAlarm({ ...alarm })
@@ -86,6 +105,48 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     },
   });
   const contacts = new PgContactDirectory(pool);
+  if (dialString) {
+    outbound = createOutboundCaller({
+      profiles: new PgProfileStore(pool),
+      attempts: new PgCallAttemptStore(pool),
+      dialer,
+      flow: createOutboundCallFlow({
+        checker: {
+          async check(id, code) {
+            const r = await verifications.check(id, code);
+            if (r.kind !== 'checked') return 'closed';
+            switch (r.outcome.kind) {
+              case 'approved':
+                return 'approved';
+              case 'wrong':
+                return 'wrong';
+              case 'expired':
+                return 'expired';
+              case 'locked':
+                return 'locked';
+              case 'max_attempts_reached':
+              case 'max_attempts':
+                return 'max_attempts';
+              case 'decided':
+                return 'closed';
+            }
+          },
+        },
+        log,
+      }),
+      async verificationStatus(id) {
+        const { rows } = await pool.query<{ status: string }>(
+          'SELECT status FROM verifications WHERE id = $1',
+          [id],
+        );
+        return rows[0]?.status ?? null;
+      },
+      endpointFor: (e164) => dialString.replace('{number}', e164),
+      secret: cfg.PINVERIFY_CODE_SECRET,
+      clock: systemClock,
+      log,
+    });
+  }
   // The flow of each route mode; a call's route picks one (no route: otp).
   const otp = createOtpFlow({ contacts, verifier: verifications });
   const pins = createPinChecker({
@@ -174,6 +235,21 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     startCall(entry, channel) {
       const callId = randomUUID();
       const callLog = log.child({ callId, channelId: entry.channelId });
+      if (entry.args.attempt) {
+        // An outbound verification call that was answered: its run belongs to the caller that
+        // dialed it (src/outbound/outbound-caller.ts), in this process or none.
+        const session = new CallSession(channel, systemClock, { log: callLog });
+        const done = entry.reclaimed ? null : dialer.answered(entry.channelId, session);
+        if (!done) {
+          callLog.info('outbound call without its caller here; hanging up', { reclaimed: entry.reclaimed });
+          void session.hangup().catch(() => undefined);
+        }
+        return {
+          handle: (e) => session.handle(e),
+          interrupt: () => session.interrupt(),
+          done: done ?? Promise.resolve(),
+        };
+      }
       callLog.info(entry.reclaimed ? 'call reclaimed' : 'call entered', {
         caller: maskPhone(entry.callerId),
         context: entry.context,
@@ -211,6 +287,7 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     connect: () => ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD),
     async onConnected(client) {
       app.attach(client);
+      dialer.attach(client);
       await client.start(cfg.ARI_APP);
       log.info('ARI application registered', { app: cfg.ARI_APP, ari: cfg.ARI_URL });
       // Not awaited into the connect: a slow list must not hold up new calls.

@@ -15,6 +15,7 @@ import { registerApiKeysCommands } from './commands/api-keys-command';
 import { registerCallsCommands } from './commands/calls-command';
 import { registerContactsCommands } from './commands/contacts-command';
 import { registerPinsCommands } from './commands/pins-command';
+import { registerProfilesCommands } from './commands/profiles-command';
 import { registerRoutesCommands } from './commands/routes-command';
 import { registerSettingsCommands } from './commands/settings-command';
 import { registerSetupCommands } from './commands/setup-command';
@@ -32,7 +33,7 @@ export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
 export function buildProgram(ctx: CliContext, extra: readonly CommandRegistrar[] = []): Command {
   const program = new Command('pinverify')
     .description(
-      'pinverify ops tool: setup and doctor, routes, settings, templates, contacts, PINs, calls, API keys and test calls',
+      'pinverify ops tool: setup and doctor, routes, call profiles, settings, templates, contacts, PINs, calls, API keys and test calls',
     )
     .version(PACKAGE_VERSION, '-V, --version', 'print the installed version')
     .option('--json', 'print JSON for scripts instead of text')
@@ -54,6 +55,7 @@ ARI_URL/ARI_USER/ARI_PASSWORD (test-call), SINK_URL (test-call reading codes fro
     ctx.env = loadCliEnv(ctx.env, o.envFile);
   });
   registerRoutesCommands(program, ctx);
+  registerProfilesCommands(program, ctx);
   registerSettingsCommands(program, ctx);
   registerTemplatesCommands(program, ctx);
   registerContactsCommands(program, ctx);

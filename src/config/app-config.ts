@@ -49,6 +49,16 @@ export const appConfigSchema = z.object({
       error: 'PINVERIFY_PIN_WEBHOOK_SECRET must be whsec_ followed by base64 of at least 24 random bytes',
     })
     .optional(),
+  /**
+   * Outbound verification calls (#12): how Asterisk dials a number, with {number} for the E.164
+   * number, e.g. PJSIP/{number}@my-trunk (the lab: PJSIP/{number}@lab-pstn). Unset: no calls.
+   */
+  OUTBOUND_DIAL: z
+    .string()
+    .regex(/^[A-Za-z]+\/.*\{number\}/, {
+      error: 'OUTBOUND_DIAL must be a dial string with {number}, e.g. PJSIP/{number}@my-trunk',
+    })
+    .optional(),
   /** On SIGTERM, how long calls in progress may take to finish before they are routed (ms). */
   SHUTDOWN_DRAIN_MS: z.coerce
     .number({ error: 'SHUTDOWN_DRAIN_MS must be a number of milliseconds' })

@@ -16,24 +16,32 @@ export type SmsAfterCall = (typeof SMS_AFTER_CALL)[number];
 
 export interface CallProfile {
   id: number;
-  /** Unique, used by API clients: lower case letters, digits and "-". */
+  /** Unique, used by API clients: lower case letters, digits and "-", at most 40, not digits only. */
   name: string;
+  /** A name for people. */
   title: string;
+  /** A disabled profile starts no calls (default true). */
   enabled: boolean;
+  /** Default read. */
   mode: CallMode;
+  /** Default auto. */
   codeSource: CodeSource;
   /** Digits in a generated code, 4 to 10 (default 6). */
   codeLength: number;
   /** The caller ID the called person sees, E.164. */
   callerId: string;
-  /** The number (DID or extension) a person who missed the call dials back; '' when none. */
+  /**
+   * The number (DID or extension) a person who missed the call dials back: digits, *, # and +, at
+   * most 40; '' when none (the default). Unique among profiles: it identifies the profile.
+   */
   callbackNumber: string;
-  /** How many times the code is said (read mode) or the question asked (input mode); default 3. */
+  /** How many times the code is said (read mode) or the question asked (input mode); 1 to 5, default 3. */
   repeats: number;
-  /** "Press any key to hear your code" before the code is read: no code for a voicemail box. */
+  /** "Press any key to hear your code" before the code is read: no code for a voicemail box (default true). */
   keyBeforeCode: boolean;
+  /** Whether the code also goes by SMS after the call (default off). */
   smsAfterCall: SmsAfterCall;
-  /** The prompt set, e.g. en. */
+  /** The prompt set: a language, or language_COUNTRY (en, en_US; default en). */
   locale: string;
   /** Seconds the call rings before it counts as not answered (5 to 120, default 30). */
   ringTimeoutSeconds: number;

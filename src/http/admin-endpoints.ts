@@ -10,6 +10,7 @@ import type { ApiKeyScope } from '../ops/api-key-admin';
 import { recentQuerySchema } from '../ops/call-history';
 import { newContactSchema } from '../ops/contact-admin';
 import { setPinSchema } from '../ops/pin-admin';
+import { newProfileSchema, profilePatchSchema } from '../ops/profile-admin';
 import { newRouteSchema, routePatchSchema } from '../ops/route-admin';
 import { sampleValuesSchema, templatePatchSchema } from '../ops/template-admin';
 import { SETTING_SCHEMAS } from '../store/settings-schema';
@@ -54,6 +55,7 @@ export interface Endpoint {
 }
 
 const routeParam = { route: 'route id or previous hop' };
+const profileParam = { profile: 'call profile id or name' };
 
 export const ENDPOINTS: readonly Endpoint[] = [
   {
@@ -99,6 +101,47 @@ export const ENDPOINTS: readonly Endpoint[] = [
     summary: 'Remove a route (its callers get the default destinations)',
     params: routeParam,
     handler: ({ ops, params }) => ops.routes.remove(params.route ?? ''),
+  },
+  {
+    method: 'GET',
+    url: '/v1/profiles',
+    tag: 'profiles',
+    summary: 'List call profiles (configurations of outbound OTP voice calls)',
+    handler: ({ ops }) => ops.profiles.list(),
+  },
+  {
+    method: 'POST',
+    url: '/v1/profiles',
+    tag: 'profiles',
+    summary: 'Add a call profile; fields left out get their defaults',
+    body: newProfileSchema,
+    status: 201,
+    handler: ({ ops, body }) => ops.profiles.add(body),
+  },
+  {
+    method: 'GET',
+    url: '/v1/profiles/:profile',
+    tag: 'profiles',
+    summary: 'One call profile',
+    params: profileParam,
+    handler: ({ ops, params }) => ops.profiles.show(params.profile ?? ''),
+  },
+  {
+    method: 'PATCH',
+    url: '/v1/profiles/:profile',
+    tag: 'profiles',
+    summary: 'Change fields of a call profile',
+    params: profileParam,
+    body: profilePatchSchema,
+    handler: ({ ops, params, body }) => ops.profiles.update(params.profile ?? '', body),
+  },
+  {
+    method: 'DELETE',
+    url: '/v1/profiles/:profile',
+    tag: 'profiles',
+    summary: 'Remove a call profile (clients naming it can no longer start calls with it)',
+    params: profileParam,
+    handler: ({ ops, params }) => ops.profiles.remove(params.profile ?? ''),
   },
   {
     method: 'GET',

@@ -133,7 +133,7 @@ export function buildOpenApi(endpoints: readonly Endpoint[], version: string): R
       title: 'pinverify admin API',
       version,
       description:
-        'Routes, settings, templates, contacts and the call audit trail of pinverify. Authenticate with an API key created by `pinverify api-keys create <name>`, sent as `Authorization: Bearer <key>`.',
+        'Routes, call profiles, settings, templates, contacts and the call audit trail of pinverify. Authenticate with an API key created by `pinverify api-keys create <name>`, sent as `Authorization: Bearer <key>`.',
     },
     servers: [{ url: '/' }],
     components: {

@@ -9,6 +9,7 @@ import { recentConfigChanges } from './config-change-log';
 import { createContactAdmin } from './contact-admin';
 import type { OpsDeps } from './ops-deps';
 import { createPinAdmin } from './pin-admin';
+import { createProfileAdmin } from './profile-admin';
 import { createRouteAdmin } from './route-admin';
 import { createSettingsAdmin } from './settings-admin';
 import { createTemplateAdmin } from './template-admin';
@@ -17,6 +18,7 @@ import { createVerificationAdmin } from './verification-admin';
 export function createOpsServices(deps: OpsDeps) {
   return {
     routes: createRouteAdmin(deps),
+    profiles: createProfileAdmin(deps),
     settings: createSettingsAdmin(deps),
     templates: createTemplateAdmin(deps),
     contacts: createContactAdmin(deps),

@@ -2,7 +2,8 @@
  * Verifications as the HTTP API and the CLI offer them (Twilio Verify's shapes and status
  * words): start, check, resend, cancel, show, list, and unlocking a contact. Input is parsed
  * here once for both front ends; the limits are the verification service's, the same that
- * apply to callers. Answers never carry a code, a hash or a full destination.
+ * apply to callers. Answers never carry a code, a hash or a full destination, except once: the
+ * generated code of a call in input mode, which the client shows to the person it calls.
  */
 import { z } from 'zod';
 import {
@@ -21,9 +22,11 @@ import { isValidCustomCode, VERIFICATION_ID_PATTERN } from '../verification/veri
 import {
   CustomCodeRequired,
   destinationOf,
+  type CallStartResult,
   type SendResult,
   type VerificationService,
 } from '../verification/verification-service';
+import { PgProfileStore } from '../store/pg-profile-store';
 import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
 import { invalid, notFound, OpsError, parseInput } from './ops-error';
@@ -42,13 +45,23 @@ export const startVerificationSchema = z
       .max(254)
       .optional()
       .describe('a number or email address on file for exactly one contact (instead of contactId)'),
-    channel: z.enum(['sms', 'email'], { error: 'channel must be sms or email' }),
+    channel: z.enum(['sms', 'email', 'call'], { error: 'channel must be sms, email or call' }),
+    profile: z
+      .string()
+      .min(1)
+      .max(40)
+      .optional()
+      .describe('channel call: the call profile (pinverify profiles list) whose call is placed'),
     customCode: customCode.optional(),
   })
   .strict()
   .refine((b) => (b.contactId === undefined) !== (b.to === undefined), {
     message: 'give exactly one of contactId and to',
     path: ['contactId'],
+  })
+  .refine((b) => (b.channel === 'call') === (b.profile !== undefined), {
+    message: 'channel call needs a profile; other channels take none',
+    path: ['profile'],
   });
 
 export const checkVerificationSchema = z
@@ -106,6 +119,9 @@ export function viewOf(v: Verification): VerificationView {
     failureReason: v.failureReason,
   };
 }
+
+/** A started verification; a call in input mode with a generated code carries it, this once. */
+export type StartedView = VerificationView & { code?: string };
 
 /** Whole seconds until `t`, at least 1: a Retry-After for a lockout. */
 function secondsUntil(t: Date): number {
@@ -199,9 +215,68 @@ export function createVerificationAdmin(deps: OpsDeps) {
     }
   }
 
+  /**
+   * channel call: the profile, the number called (`to`, or the contact's mobile) and its contact.
+   * The number must be on file for exactly one contact: the lockout and history are per contact.
+   */
+  async function startCall(input: z.infer<typeof startVerificationSchema>): Promise<StartedView> {
+    const profile = await new PgProfileStore(pool).findByName(input.profile ?? '');
+    if (!profile) throw notFound(`profile: no call profile named ${input.profile} (pinverify profiles list)`);
+    if (!profile.enabled)
+      throw invalid([{ field: 'profile', message: `call profile ${profile.name} is disabled` }]);
+    let contact: Contact;
+    let to: string;
+    if (input.contactId !== undefined) {
+      const c = await contacts.findById(input.contactId);
+      if (!c) throw notFound(`no contact with id ${input.contactId}`);
+      if (!c.mobile)
+        throw invalid([{ field: 'contactId', message: `contact ${c.id} has no mobile number to call` }]);
+      contact = c;
+      to = c.mobile;
+    } else {
+      const settings = await readSettings(pool);
+      const n = normalizeCaller((input.to ?? '').trim(), settings.defaultCountry);
+      if (n.kind !== 'ok') throw invalid([{ field: 'to', message: `${input.to} is not a phone number` }]);
+      const found = await contacts.findByPhone(n.e164, 2);
+      if (found.length === 0)
+        throw notFound(
+          'to: no contact has this number on file; call profiles call only numbers of contacts (pinverify contacts add)',
+        );
+      if (found.length > 1)
+        throw new OpsError('conflict', 'to: several contacts have this number on file; give contactId');
+      contact = found[0] as Contact;
+      to = n.e164;
+    }
+    let result: CallStartResult;
+    try {
+      result = await service().startCall({
+        contact,
+        to,
+        profile,
+        actor: deps.actor,
+        customCode: input.customCode,
+      });
+    } catch (err) {
+      if (err instanceof CustomCodeRequired)
+        throw invalid([{ field: 'customCode', message: err.message.replace(/^customCode: /, '') }]);
+      throw err;
+    }
+    switch (result.kind) {
+      case 'queued':
+        return result.code === null
+          ? viewOf(result.verification)
+          : { ...viewOf(result.verification), code: result.code };
+      case 'refused':
+        throw refused(result.refusal);
+      case 'failed':
+        throw new OpsError('upstream', `delivery_failed: ${result.error}`, [], { code: 'delivery_failed' });
+    }
+  }
+
   return {
-    async start(body: unknown): Promise<VerificationView> {
+    async start(body: unknown): Promise<StartedView> {
       const input = parseInput(startVerificationSchema, body);
+      if (input.channel === 'call') return startCall(input);
       const contact = await contactFor(input);
       const channel: DeliveryChannel = input.channel;
       if (!destinationOf(contact, channel))

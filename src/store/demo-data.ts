@@ -1,12 +1,12 @@
 /**
- * Demo data for the lab, end-to-end tests and the README: two routes, a context without a
- * route, and one contact per interesting lookup case. Numbers are in the US 202-555-01xx
- * fictional range. Loading is idempotent: demo routes are upserted and demo contacts replaced;
- * nothing else is touched.
+ * Demo data for the lab, end-to-end tests and the README: four routes, a context without a
+ * route, one contact per interesting lookup case, and a call profile per call mode. Numbers are
+ * in the US 202-555-01xx fictional range. Loading is idempotent: demo routes and call profiles
+ * are upserted and demo contacts replaced; nothing else is touched.
  */
 import type { Pool } from 'pg';
 import { withTransaction } from './db';
-import type { RouteMode } from '../domain';
+import type { CallProfile, RouteMode } from '../domain';
 import { createArgon2PinHasher } from '../pin/pin-hasher';
 import type { NewContact } from './pg-contact-admin';
 import { PgPinStore } from './pg-pin-store';
@@ -57,6 +57,47 @@ export const DEMO_ROUTES = Object.freeze({
 } satisfies Record<string, { mode: RouteMode } & Record<string, string>>);
 
 /**
+ * Call profiles of the lab, one per call mode, each with its own call-back number. Every field
+ * is given, so loading resets an edited demo profile completely.
+ */
+export const DEMO_PROFILES = Object.freeze({
+  input: Object.freeze({
+    name: 'lab-input',
+    title: 'Lab input mode',
+    enabled: true,
+    mode: 'input',
+    codeSource: 'auto',
+    codeLength: 6,
+    callerId: '+12025550100',
+    callbackNumber: '7100',
+    repeats: 3,
+    keyBeforeCode: true,
+    smsAfterCall: 'off',
+    locale: 'en',
+    ringTimeoutSeconds: 30,
+    retriesOnNoAnswer: 0,
+    requireContact: true,
+  }),
+  read: Object.freeze({
+    name: 'lab-read',
+    title: 'Lab read mode',
+    enabled: true,
+    mode: 'read',
+    codeSource: 'auto',
+    codeLength: 6,
+    callerId: '+12025550100',
+    callbackNumber: '7101',
+    repeats: 3,
+    keyBeforeCode: true,
+    smsAfterCall: 'not_answered',
+    locale: 'en',
+    ringTimeoutSeconds: 30,
+    retriesOnNoAnswer: 0,
+    requireContact: true,
+  }),
+} satisfies Record<string, Omit<CallProfile, 'id'>>);
+
+/**
  * The demo contacts' static PINs (lab only; README's lab tables list them). Carol has none, so
  * her calls to a PIN route show reason no_pin.
  */
@@ -98,7 +139,9 @@ export const DEMO_SETTINGS = Object.freeze({
 /** Serialises concurrent loads (two lab scripts), which would otherwise both insert contacts. */
 const DEMO_LOCK_KEY = '7486172302';
 
-export async function loadDemoData(pool: Pool): Promise<{ routes: number; contacts: number }> {
+export async function loadDemoData(
+  pool: Pool,
+): Promise<{ routes: number; contacts: number; profiles: number }> {
   // Hashed before the transaction: argon2id takes its time on purpose.
   const hasher = createArgon2PinHasher();
   const pinHashes = new Map(
@@ -157,6 +200,41 @@ export async function loadDemoData(pool: Pool): Promise<{ routes: number; contac
       );
     }
 
-    return { routes: routes.length, contacts: DEMO_CONTACTS.length };
+    const profiles = Object.values(DEMO_PROFILES);
+    for (const p of profiles) {
+      await client.query(
+        `INSERT INTO call_profiles (name, title, enabled, mode, code_source, code_length, caller_id,
+                                    callback_number, repeats, key_before_code, sms_after_call, locale,
+                                    ring_timeout_seconds, retries_on_no_answer, require_contact)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         ON CONFLICT (name) DO UPDATE
+           SET (title, enabled, mode, code_source, code_length, caller_id, callback_number, repeats,
+                key_before_code, sms_after_call, locale, ring_timeout_seconds, retries_on_no_answer,
+                require_contact) =
+               (EXCLUDED.title, EXCLUDED.enabled, EXCLUDED.mode, EXCLUDED.code_source,
+                EXCLUDED.code_length, EXCLUDED.caller_id, EXCLUDED.callback_number, EXCLUDED.repeats,
+                EXCLUDED.key_before_code, EXCLUDED.sms_after_call, EXCLUDED.locale,
+                EXCLUDED.ring_timeout_seconds, EXCLUDED.retries_on_no_answer, EXCLUDED.require_contact)`,
+        [
+          p.name,
+          p.title,
+          p.enabled,
+          p.mode,
+          p.codeSource,
+          p.codeLength,
+          p.callerId,
+          p.callbackNumber,
+          p.repeats,
+          p.keyBeforeCode,
+          p.smsAfterCall,
+          p.locale,
+          p.ringTimeoutSeconds,
+          p.retriesOnNoAnswer,
+          p.requireContact,
+        ],
+      );
+    }
+
+    return { routes: routes.length, contacts: DEMO_CONTACTS.length, profiles: profiles.length };
   });
 }

@@ -31,7 +31,9 @@ export async function runSetup(argv: readonly string[], env: NodeJS.ProcessEnv):
     ];
     if (argv.includes('--demo')) {
       const demo = await loadDemoData(pool);
-      parts.push(`demo data loaded (${demo.routes} routes, ${demo.contacts} contacts)`);
+      parts.push(
+        `demo data loaded (${demo.routes} routes, ${demo.contacts} contacts, ${demo.profiles} call profiles)`,
+      );
     }
     return `pinverify setup ok: ${parts.join('; ')}`;
   } catch (err) {

@@ -9,7 +9,7 @@ import type { ConfigStore } from '../flow/ports';
 import { PgContactDirectory } from '../store/pg-contact-directory';
 import { PgVerificationStore } from '../store/pg-verification-store';
 import type { VerificationObserver } from '../metrics/app-metrics';
-import { VerificationService, type LimitAlarm } from './verification-service';
+import { VerificationService, type LimitAlarm, type OutboundCalls } from './verification-service';
 
 export interface PgVerificationServiceOptions {
   pool: Pool;
@@ -20,6 +20,7 @@ export interface PgVerificationServiceOptions {
   clock?: Clock;
   alarm?: (alarm: LimitAlarm) => void;
   observer?: VerificationObserver;
+  calls?: OutboundCalls;
 }
 
 export function createPgVerificationService(o: PgVerificationServiceOptions): VerificationService {
@@ -34,5 +35,6 @@ export function createPgVerificationService(o: PgVerificationServiceOptions): Ve
     log: o.log,
     alarm: o.alarm,
     observer: o.observer,
+    calls: o.calls,
   });
 }

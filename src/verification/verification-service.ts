@@ -98,7 +98,7 @@ export interface VerificationServiceDeps {
 
 /** Hands a started call verification to whatever places the call (src/outbound/). */
 export interface OutboundCalls {
-  place(job: { verificationId: string; profile: string; to: string }): Promise<void>;
+  place(job: { verificationId: string; profile: string; to: string; codeLength: number }): Promise<void>;
 }
 
 export interface CallStartRequest {
@@ -307,7 +307,12 @@ export class VerificationService {
     });
     try {
       if (!this.deps.calls) throw new Error('outbound calls are not set up in this process');
-      await this.deps.calls.place({ verificationId: id, profile: profile.name, to: req.to });
+      await this.deps.calls.place({
+        verificationId: id,
+        profile: profile.name,
+        to: req.to,
+        codeLength: code.length,
+      });
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       const failed = await this.deps.store.atomically(async (tx) => {

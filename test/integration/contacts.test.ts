@@ -128,7 +128,11 @@ describe('demo data', () => {
   }
 
   it('can be loaded again and again (and concurrently) with the same result', async () => {
-    expect(await loadDemoData(pool)).toEqual({ routes: 4, contacts: DEMO_CONTACTS.length });
+    expect(await loadDemoData(pool)).toEqual({
+      routes: 4,
+      contacts: DEMO_CONTACTS.length,
+      profiles: 2,
+    });
     const first = await counts();
     expect(first).toEqual({ contacts: 5, phones: 5, routes: 4 });
     // Every demo PIN as an argon2id hash of its contact; Carol (no PIN) shows no_pin in the lab.

@@ -65,7 +65,7 @@ export function registerCallsCommands(program: Command, ctx: CliContext): void {
 
   program
     .command('changes')
-    .description('who changed routes, settings, templates, contacts or API keys, newest first')
+    .description('who changed routes, call profiles, settings, templates, contacts or API keys, newest first')
     .option('--limit <n>', 'how many', '20')
     .action(async (o: { limit: string }) => {
       const limit = Number(o.limit);

@@ -41,7 +41,9 @@ describe('API key scopes', () => {
         'POST /v1/verifications/:id/cancel',
       ].sort(),
     );
-    for (const e of ENDPOINTS.filter((x) => /routes|settings|templates/.test(x.url) && x.method !== 'GET'))
+    for (const e of ENDPOINTS.filter(
+      (x) => /routes|profiles|settings|templates/.test(x.url) && x.method !== 'GET',
+    ))
       expect(scopeOf(e)).toBe('admin');
   });
 

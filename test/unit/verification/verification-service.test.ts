@@ -759,7 +759,7 @@ describe('call verifications (outbound voice calls)', () => {
 
   function withCalls(fail?: Error) {
     const s = setup();
-    const placed: Array<{ verificationId: string; profile: string; to: string }> = [];
+    const placed: Array<{ verificationId: string; profile: string; to: string; codeLength: number }> = [];
     const service = new VerificationService({
       store: s.store,
       delivery: s.delivery,
@@ -789,7 +789,9 @@ describe('call verifications (outbound voice calls)', () => {
       status: 'pending',
       codeLength: 6,
     });
-    expect(placed).toEqual([{ verificationId: r.verification.id, profile: 'lab-input', to: ALICE.mobile }]);
+    expect(placed).toEqual([
+      { verificationId: r.verification.id, profile: 'lab-input', to: ALICE.mobile, codeLength: 6 },
+    ]);
     expect(delivery.sent).toEqual([]);
     expect(JSON.stringify(log.entries)).not.toContain(r.code ?? 'none');
     const checked = await service.check(r.verification.id, r.code ?? '');
