@@ -10,6 +10,8 @@ import { createStasisApp } from './ari/stasis-app';
 import { createAriDialer } from './ari/ari-dialer';
 import { createOutboundCaller, type OutboundCaller } from './outbound/outbound-caller';
 import { createOutboundCallFlow } from './flow/outbound-call-flow';
+import { isCallGone } from './call/call-verbs';
+import { normalizeCaller } from './phone/normalize-caller';
 import { PgProfileStore } from './store/pg-profile-store';
 import { PgCallAttemptStore } from './store/pg-call-attempts';
 import { admissionVerdict } from './call/admission-control';
@@ -142,6 +144,31 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
         return rows[0]?.status ?? null;
       },
       endpointFor: (e164) => dialString.replace('{number}', e164),
+      async smsAfterCall(to, verificationId, code) {
+        const [settings, expires] = await Promise.all([
+          configStore.getSettings(),
+          pool.query<{ expires_at: Date }>('SELECT expires_at FROM verifications WHERE id = $1', [
+            verificationId,
+          ]),
+        ]);
+        const left = (expires.rows[0]?.expires_at.getTime() ?? Date.now()) - Date.now();
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(), settings.sendTimeoutMs);
+        try {
+          await delivery.send(
+            {
+              channel: 'sms',
+              contact: { id: 0, name: '', email: null, mobile: to },
+              code,
+              validityMinutes: Math.max(1, Math.floor(left / 60_000)),
+              companyName: settings.companyName,
+            },
+            abort.signal,
+          );
+        } finally {
+          clearTimeout(timer);
+        }
+      },
       secret: cfg.PINVERIFY_CODE_SECRET,
       clock: systemClock,
       log,
@@ -235,6 +262,28 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     startCall(entry, channel) {
       const callId = randomUUID();
       const callLog = log.child({ callId, channelId: entry.channelId });
+      if (entry.args.callback) {
+        // A call to a call profile's call-back number (callback=${EXTEN}: the lab's 7100, 7101).
+        const session = new CallSession(channel, systemClock, { log: callLog });
+        const caller = outbound;
+        const done = (async () => {
+          const settings = await configStore.getSettings();
+          const n = normalizeCaller(entry.callerId, settings.defaultCountry);
+          const e164 = n.kind === 'ok' ? n.e164 : null;
+          if (!caller || entry.reclaimed) {
+            await session.answer();
+            await session.play(['sound:pinverify/invalid-request']);
+            await session.hangup();
+            return;
+          }
+          const status = await caller.callBack(session, e164, entry.args.callback ?? '', entry.channelId);
+          callLog.info('call-back done', { dialed: entry.args.callback, status });
+        })().catch((err: unknown) => {
+          if (!isCallGone(err)) callLog.warn('call-back failed', { problem: String(err) });
+          void session.hangup().catch(() => undefined);
+        });
+        return { handle: (e) => session.handle(e), interrupt: () => session.interrupt(), done };
+      }
       if (entry.args.attempt) {
         // An outbound verification call that was answered: its run belongs to the caller that
         // dialed it (src/outbound/outbound-caller.ts), in this process or none.

@@ -100,8 +100,9 @@ export function createAmiDialplanChecker(opts: AmiDialplanCheckerOptions): AmiDi
       // a route argument replaces the context as the previous hop.
       const args = parseStasisArgs(rest);
       const route = args.route?.trim();
-      // action=bail is the sub-IVR's * (skip verification): a way into the app, not into verifying.
-      const bail = args.action === 'bail';
+      // action=bail is the sub-IVR's * (skip verification) and callback=<profile> a call-back
+      // number of outbound calls: ways into the app, not into verifying a caller.
+      const bail = args.action === 'bail' || args.callback !== undefined;
       out.push(
         route
           ? { line, hop: route, routeArg: true, bail }

@@ -10,10 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../call/clock';
+import type { CallVerbs } from '../call/call-verbs';
 import type { CallAttemptStatus, CallProfile } from '../domain';
 import type { OutboundCallFlow } from '../flow/outbound-call-flow';
 import type { FlowLogger } from '../flow/ports';
 import type { DialOutcome, DialRequest } from '../ari/ari-dialer';
+import { redactSecrets } from '../senders/redact-secrets';
 import { deriveCode } from '../verification/verification-code';
 
 export interface CallAttemptRecord {
@@ -35,10 +37,21 @@ export interface CallAttemptEnd {
 export interface CallAttemptStore {
   started(a: CallAttemptRecord): Promise<void>;
   ended(verificationId: string, attempt: number, end: CallAttemptEnd): Promise<void>;
+  /**
+   * The newest pending, unexpired call verification of this profile for this number, with the
+   * next attempt number: what a call-back continues. Null when there is none.
+   */
+  pendingFor(
+    e164: string,
+    profile: string,
+  ): Promise<{ verificationId: string; codeLength: number; attempt: number } | null>;
 }
 
 export interface OutboundCallerDeps {
-  profiles: { findByName(name: string): Promise<CallProfile | null> };
+  profiles: {
+    findByName(name: string): Promise<CallProfile | null>;
+    findByCallbackNumber(number: string): Promise<CallProfile | null>;
+  };
   attempts: CallAttemptStore;
   dialer: { dial(req: DialRequest): Promise<DialOutcome> };
   flow: OutboundCallFlow;
@@ -51,9 +64,14 @@ export interface OutboundCallerDeps {
   log: FlowLogger;
   /** Wait before calling again after busy or no answer (default 60 s). */
   retryDelayMs?: number;
-  /** Called when a call verification's calls are over (SMS after the call, metrics, tests). */
+  /** Called when a call verification's calls are over (metrics, tests). */
   onFinished?(verificationId: string, last: CallAttemptStatus): void;
+  /** Sends the code by SMS to the number called (the profile's "SMS after the call"). */
+  smsAfterCall?(to: string, verificationId: string, code: string): Promise<void>;
 }
+
+/** The statuses of a call nobody answered. */
+const NOT_ANSWERED: readonly CallAttemptStatus[] = ['busy', 'no_answer', 'rejected', 'failed'];
 
 export interface OutboundCallJob {
   verificationId: string;
@@ -136,10 +154,82 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
         problem: err instanceof Error ? err.message : String(err),
       });
     }
+    await smsAfter(job, profile, last);
     deps.onFinished?.(job.verificationId, last);
   }
 
+  /** SMS after the call, per the profile: always, or when nobody answered; only while pending. */
+  async function smsAfter(
+    job: OutboundCallJob,
+    profile: CallProfile,
+    last: CallAttemptStatus,
+  ): Promise<void> {
+    const wanted =
+      profile.smsAfterCall === 'always' ||
+      (profile.smsAfterCall === 'not_answered' && NOT_ANSWERED.includes(last));
+    if (!wanted || !deps.smsAfterCall) return;
+    if (profile.codeSource === 'manual') {
+      // The client's own code is kept only as a hash: there is nothing to send.
+      deps.log.info('no SMS after the call: the profile uses the client’s own code', {
+        verificationId: job.verificationId,
+      });
+      return;
+    }
+    try {
+      if ((await deps.verificationStatus(job.verificationId)) !== 'pending') return;
+      await deps.smsAfterCall(
+        job.to,
+        job.verificationId,
+        deriveCode(deps.secret, job.verificationId, job.codeLength),
+      );
+      deps.log.info('code sent by SMS after the call', { verificationId: job.verificationId, last });
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      deps.log.warn('SMS after the call failed', {
+        verificationId: job.verificationId,
+        problem: redactSecrets(text, { addresses: [job.to] }),
+      });
+    }
+  }
+
   return {
+    /**
+     * A call to a profile's call-back number (seed 003: a person who missed the call calls
+     * back). With a pending call verification of that profile for the caller's number, the
+     * same script runs on this call, recorded as a further attempt; from anyone else: "Invalid
+     * request" and hang up, telling nothing about who has a verification.
+     */
+    async callBack(
+      call: CallVerbs,
+      caller: string | null,
+      dialed: string,
+      channelId: string,
+    ): Promise<CallAttemptStatus> {
+      const profile = await deps.profiles.findByCallbackNumber(dialed);
+      const pending =
+        profile?.enabled && caller ? await deps.attempts.pendingFor(caller, profile.name) : null;
+      if (!profile || !pending) {
+        deps.log.info('call-back refused', { dialed, profile: profile?.name ?? null });
+        await call.answer();
+        await call.play(['sound:pinverify/invalid-request']);
+        await call.hangup();
+        return 'failed';
+      }
+      await call.answer();
+      const { verificationId, codeLength, attempt } = pending;
+      await deps.attempts.started({ verificationId, profile: profile.name, attempt, channelId });
+      const code = profile.mode === 'read' ? deriveCode(deps.secret, verificationId, codeLength) : null;
+      const result = await deps.flow.run(call, { verificationId, profile: { ...profile, codeLength }, code });
+      await deps.attempts.ended(verificationId, attempt, {
+        status: result.status,
+        answeredAt: deps.clock.now(),
+        timesSaid: result.timesSaid,
+        checks: result.checks,
+      });
+      deps.onFinished?.(verificationId, result.status);
+      return result.status;
+    },
+
     /** Checks the profile, then calls in the background. Rejects when the call cannot be placed. */
     async place(job: OutboundCallJob): Promise<void> {
       const profile = await deps.profiles.findByName(job.profile);

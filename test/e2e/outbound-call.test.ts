@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Pool } from 'pg';
-import { createApiKey, openDb, REPO, waitUntil } from './lab-harness';
+import { createSinkClient, extractCode } from '../../src/lab/sink-client';
+import { createApiKey, env, openDb, REPO, run, waitUntil } from './lab-harness';
 
 /**
  * Outbound verification calls (#12) through the lab: the admin API starts a verification of
@@ -175,6 +176,107 @@ describe('outbound verification calls through the lab', () => {
     expect(started.status).toBe(201);
     expect(await endedAttempt(started.body?.id ?? '')).toMatchObject({ status: 'no_answer' });
     expect(await person.exit).toBe(0);
+  });
+
+  test('a missed read-mode call sends the code by SMS (lab-read: SMS when not answered), and it approves', async () => {
+    const sinks = createSinkClient(env.sinkUrl);
+    const before = Math.max(0, ...(await sinks.listMessages(ALICE)).map((m) => m.id));
+    const person = callee('uas-callee-busy-486');
+    await new Promise((r) => setTimeout(r, 300));
+    const started = await api('POST', '/v1/verifications', {
+      channel: 'call',
+      to: ALICE,
+      profile: 'lab-read',
+    });
+    expect(started.status).toBe(201);
+    expect(started.body?.code).toBeUndefined();
+    const id = started.body?.id ?? '';
+    expect(await person.exit).toBe(0);
+    expect(await endedAttempt(id)).toMatchObject({ status: 'busy' });
+    const sms = await sinks.waitForMessage(ALICE, before, 20_000);
+    const code = extractCode(sms.body) ?? '';
+    expect(code).toMatch(/^[0-9]{6}$/);
+    const checked = await api('POST', `/v1/verifications/${id}/check`, { code });
+    expect(checked.body?.status).toBe('approved');
+  });
+
+  test('a call-back to 7100 from the number with a pending call verification gets the call and approves it', async () => {
+    // The call goes unanswered (busy); the person calls back and keys the code they were shown.
+    const person = callee('uas-callee-busy-486');
+    await new Promise((r) => setTimeout(r, 300));
+    const started = await api('POST', '/v1/verifications', {
+      channel: 'call',
+      to: ALICE,
+      profile: 'lab-input',
+    });
+    const id = started.body?.id ?? '';
+    const code = started.body?.code ?? '';
+    expect(await person.exit).toBe(0);
+    await endedAttempt(id);
+    const keys = [...code].flatMap((d, i) => ['-key', `c${i + 1}`, d]);
+    const back = await run(
+      'sipp',
+      [
+        '127.0.0.1:5060',
+        '-sf',
+        'test/sipp/uac-call-back-keys-code.xml',
+        '-s',
+        '7100',
+        '-key',
+        'caller',
+        ALICE,
+        ...keys,
+        '-i',
+        '127.0.0.1',
+        '-p',
+        '5070',
+        '-m',
+        '1',
+        '-nostdin',
+        '-timeout',
+        '60',
+      ],
+      90_000,
+    );
+    expect(back.code).toBe(0);
+    await waitUntil(
+      'approved by the call-back',
+      async () => (await api('GET', `/v1/verifications/${id}`)).body?.status === 'approved',
+      10_000,
+    );
+    expect((await attempts(id)).map((a) => [a.attempt, a.status])).toEqual([
+      [1, 'busy'],
+      [2, 'approved'],
+    ]);
+  });
+
+  test('a call-back from anyone else hears "Invalid request" and is hung up on', async () => {
+    const started = Date.now();
+    const r = await run(
+      'sipp',
+      [
+        '127.0.0.1:5060',
+        '-sf',
+        'test/sipp/uac-call-back-unknown-expect-hangup.xml',
+        '-s',
+        '7100',
+        '-key',
+        'caller',
+        '+12025550199',
+        '-i',
+        '127.0.0.1',
+        '-p',
+        '5070',
+        '-m',
+        '1',
+        '-nostdin',
+        '-timeout',
+        '30',
+      ],
+      60_000,
+    );
+    expect(r.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   test('refusals name the problem: unknown profile, a number not on file, a manual profile without its code', async () => {
