@@ -8,7 +8,8 @@ import { createAmiResultPublisher } from './ami/ami-result-publisher';
 import { superviseAri, type AriSupervisor } from './ari/ari-supervisor';
 import { createStasisApp } from './ari/stasis-app';
 import { createAriDialer } from './ari/ari-dialer';
-import { createOutboundCaller, type OutboundCaller } from './outbound/outbound-caller';
+import { createOutboundCaller, type CallQueue, type OutboundCaller } from './outbound/outbound-caller';
+import { startPgCallQueue } from './outbound/pg-call-queue';
 import { createOutboundCallFlow } from './flow/outbound-call-flow';
 import { isCallGone } from './call/call-verbs';
 import { normalizeCaller } from './phone/normalize-caller';
@@ -107,10 +108,21 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     },
   });
   const contacts = new PgContactDirectory(pool);
+  let callQueue: (CallQueue & { stop(): Promise<void> }) | null = null;
   if (dialString) {
+    const attempts = new PgCallAttemptStore(pool);
+    const paceMs = 1000 / cfg.OUTBOUND_CALLS_PER_SECOND;
     outbound = createOutboundCaller({
+      queue: {
+        enqueue: (call, afterSeconds) =>
+          callQueue
+            ? callQueue.enqueue(call, afterSeconds)
+            : Promise.reject(new Error('the call queue is starting')),
+      },
+      pace: () => attempts.nextSlotIn(paceMs),
+      maxCalls: cfg.OUTBOUND_MAX_CALLS,
       profiles: new PgProfileStore(pool),
-      attempts: new PgCallAttemptStore(pool),
+      attempts,
       dialer,
       flow: createOutboundCallFlow({
         checker: {
@@ -173,6 +185,17 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
       clock: systemClock,
       log,
     });
+    const caller = outbound;
+    try {
+      callQueue = await startPgCallQueue({
+        pool,
+        log,
+        worker: { run: (call) => caller.run(call), concurrency: Math.min(cfg.OUTBOUND_MAX_CALLS, 20) },
+      });
+    } catch (err) {
+      // Without the queue no call can start (the API says why); inbound calls are unaffected.
+      log.error('the outbound call queue did not start', { problem: describeDbError(err, cfg.DATABASE_URL) });
+    }
   }
   // The flow of each route mode; a call's route picks one (no route: otp).
   const otp = createOtpFlow({ contacts, verifier: verifications });
@@ -360,6 +383,8 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
       log.warn('drain time over: routing the calls still in the app', { activeCalls: app.active() });
       await app.interruptAll(10_000);
     }
+    await callQueue?.stop().catch(() => undefined);
+    await outbound?.idle();
     stopHousekeeping();
     clearInterval(lagTimer);
     loopDelay.disable();

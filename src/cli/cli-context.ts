@@ -14,6 +14,9 @@ import { createPool } from '../store/db';
 import { createDeliveryFromEnv } from '../senders/delivery-from-config';
 import { PgConfigStore } from '../store/pg-config-store';
 import { createPgVerificationService } from '../verification/create-pg-verification-service';
+import { queueFirstAttempt } from '../outbound/outbound-caller';
+import { startPgCallQueue } from '../outbound/pg-call-queue';
+import { PgProfileStore } from '../store/pg-profile-store';
 import type { VerificationService } from '../verification/verification-service';
 import { amiSettings, CliUsageError, databaseUrl } from './cli-env';
 import { formatJson, type CliIo } from './cli-io';
@@ -31,6 +34,7 @@ export class CliContext {
   private checker: AmiDialplanChecker | null = null;
   private opsInstance: OpsServices | null = null;
   private verificationService: VerificationService | null = null;
+  private callQueue: ReturnType<typeof startPgCallQueue> | null = null;
   /** Set by run-cli.ts from --env-file before the command runs. */
   env: NodeJS.ProcessEnv;
   json = false;
@@ -89,6 +93,13 @@ export class CliContext {
       delivery: createDeliveryFromEnv(this.env, config),
       secret,
       log: quiet,
+      // Calls are placed by the running app: the CLI only queues them (src/outbound/pg-call-queue.ts).
+      calls: {
+        place: async (job) => {
+          this.callQueue ??= startPgCallQueue({ pool: this.pool(), log: quiet });
+          await queueFirstAttempt(new PgProfileStore(this.pool()), await this.callQueue, job);
+        },
+      },
     });
     return this.verificationService;
   }
@@ -113,6 +124,7 @@ export class CliContext {
   }
 
   async close(): Promise<void> {
+    if (this.callQueue) await (await this.callQueue.catch(() => null))?.stop().catch(() => undefined);
     this.checker?.close();
     this.amiInstance?.close();
     const pool = this.poolInstance;

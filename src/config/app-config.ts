@@ -59,6 +59,19 @@ export const appConfigSchema = z.object({
       error: 'OUTBOUND_DIAL must be a dial string with {number}, e.g. PJSIP/{number}@my-trunk',
     })
     .optional(),
+  /** Outbound calls dialled per second, over every app instance (the pace of the call queue). */
+  OUTBOUND_CALLS_PER_SECOND: z.coerce
+    .number({ error: 'OUTBOUND_CALLS_PER_SECOND must be a number' })
+    .positive({ error: 'OUTBOUND_CALLS_PER_SECOND must be above 0' })
+    .max(50)
+    .default(1),
+  /** Outbound calls ringing or talking at once, over every app instance. */
+  OUTBOUND_MAX_CALLS: z.coerce
+    .number({ error: 'OUTBOUND_MAX_CALLS must be a number' })
+    .int()
+    .min(1)
+    .max(1000)
+    .default(10),
   /** On SIGTERM, how long calls in progress may take to finish before they are routed (ms). */
   SHUTDOWN_DRAIN_MS: z.coerce
     .number({ error: 'SHUTDOWN_DRAIN_MS must be a number of milliseconds' })

@@ -1,12 +1,12 @@
 /**
- * Places the call of a call verification (issue #12): dial with the profile's caller ID and
- * ring timeout, run the answered call's script (src/flow/outbound-call-flow.ts), record each
- * attempt (verification_calls), and try again after busy or no answer as the profile allows,
- * while the verification is still pending.
- *
- * place() returns once the first attempt is recorded; the call itself runs on in the background,
- * so an API client gets its 201 at once. Attempts and retries live in this process for now: a
- * restart ends the retries of calls in progress (README, "Outbound verification calls").
+ * Places the calls of a call verification (issue #12). place() checks the profile and queues
+ * the first attempt in the durable call queue (Postgres, shared by every app instance, so a
+ * restart loses no queued call and an API or CLI process without ARI can start calls); run() is
+ * the queue's worker: wait for the pacing slot (calls per second over all instances), take a
+ * place under the cap on calls at once, dial with the profile's caller ID and ring timeout, run
+ * the answered call's script (src/flow/outbound-call-flow.ts), record the attempt
+ * (verification_calls), and queue the next attempt after busy or no answer as the profile allows,
+ * while the verification is still pending; after the last, the SMS the profile asks for.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../call/clock';
@@ -36,6 +36,11 @@ export interface CallAttemptEnd {
 
 export interface CallAttemptStore {
   started(a: CallAttemptRecord): Promise<void>;
+  /**
+   * Records the attempt as calling unless `cap` calls (over every app instance) are calling or
+   * talking already; false then, and nothing recorded.
+   */
+  startBelow(a: CallAttemptRecord, cap: number): Promise<boolean>;
   ended(verificationId: string, attempt: number, end: CallAttemptEnd): Promise<void>;
   /**
    * The newest pending, unexpired call verification of this profile for this number, with the
@@ -64,6 +69,12 @@ export interface OutboundCallerDeps {
   log: FlowLogger;
   /** Wait before calling again after busy or no answer (default 60 s). */
   retryDelayMs?: number;
+  /** The durable queue the attempts go through (src/outbound/call-queue.ts). */
+  queue: CallQueue;
+  /** Milliseconds until this call's slot under the calls-per-second pace (shared by every instance). */
+  pace(): Promise<number>;
+  /** Calls ringing or talking at once, over every instance (default: no cap). */
+  maxCalls?: number;
   /** Called when a call verification's calls are over (metrics, tests). */
   onFinished?(verificationId: string, last: CallAttemptStatus): void;
   /** Sends the code by SMS to the number called (the profile's "SMS after the call"). */
@@ -80,18 +91,48 @@ export interface OutboundCallJob {
   codeLength: number;
 }
 
+/** One attempt as it waits in the queue. */
+export interface QueuedCall extends OutboundCallJob {
+  attempt: number;
+}
+
+export interface CallQueue {
+  /** Queues an attempt to run in `afterSeconds` (0: now) in whichever instance is free. */
+  enqueue(call: QueuedCall, afterSeconds: number): Promise<void>;
+}
+
+/**
+ * Starts a call verification's calls: checks the profile and queues the first attempt, for the
+ * app and for processes that only send (the CLI). Rejects when the call cannot be queued.
+ */
+export async function queueFirstAttempt(
+  profiles: Pick<OutboundCallerDeps['profiles'], 'findByName'>,
+  queue: CallQueue,
+  job: OutboundCallJob,
+): Promise<void> {
+  const profile = await profiles.findByName(job.profile);
+  if (!profile) throw new Error(`no call profile named ${job.profile}`);
+  if (!profile.enabled) throw new Error(`call profile ${job.profile} is disabled`);
+  await queue.enqueue({ ...job, attempt: 1 }, 0);
+}
+
+/** Seconds before a call held back by the cap on calls at once is tried again. */
+const BUSY_CAP_RETRY_S = 2;
+
 export function createOutboundCaller(deps: OutboundCallerDeps) {
   const retryDelayMs = deps.retryDelayMs ?? 60_000;
+  const maxCalls = deps.maxCalls ?? Infinity;
   const running = new Set<Promise<void>>();
 
-  async function attempt(job: OutboundCallJob, profile: CallProfile, n: number): Promise<CallAttemptStatus> {
+  /** One call; null when the cap on calls at once was reached (nothing dialed). */
+  async function attempt(
+    job: OutboundCallJob,
+    profile: CallProfile,
+    n: number,
+  ): Promise<CallAttemptStatus | null> {
     const channelId = `pinverify-out-${randomUUID()}`;
-    await deps.attempts.started({
-      verificationId: job.verificationId,
-      profile: profile.name,
-      attempt: n,
-      channelId,
-    });
+    const record = { verificationId: job.verificationId, profile: profile.name, attempt: n, channelId };
+    if (!(await deps.attempts.startBelow(record, maxCalls))) return null;
     const outcome = await deps.dialer.dial({
       channelId,
       endpoint: deps.endpointFor(job.to),
@@ -136,26 +177,40 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
     }
   }
 
-  async function calls(job: OutboundCallJob, profile: CallProfile): Promise<void> {
+  /**
+   * One queued attempt (a job of the call queue): wait for the pacing slot, call, and either
+   * queue the next attempt (busy or no answer, retries left, still pending) or finish (SMS after
+   * the call). Never throws: a failure is logged and the verification's calls end there.
+   */
+  async function runQueued(q: QueuedCall): Promise<void> {
     let last: CallAttemptStatus = 'failed';
+    let profile: CallProfile | null = null;
     try {
-      for (let n = 1; n <= 1 + profile.retriesOnNoAnswer; n++) {
-        if (n > 1) {
-          await new Promise<void>((resolve) => deps.clock.setTimer(retryDelayMs, () => resolve()));
-          // Approved meanwhile (by SMS, say) or canceled: no further call.
-          if ((await deps.verificationStatus(job.verificationId)) !== 'pending') break;
-        }
-        last = await attempt(job, profile, n);
-        if (last !== 'busy' && last !== 'no_answer') break;
+      profile = await deps.profiles.findByName(q.profile);
+      if (!profile) throw new Error(`call profile ${q.profile} no longer exists`);
+      // Approved meanwhile (by SMS, say), canceled or expired: no further call.
+      if ((await deps.verificationStatus(q.verificationId)) !== 'pending') return;
+      const waitMs = await deps.pace();
+      if (waitMs > 0) await new Promise<void>((resolve) => deps.clock.setTimer(waitMs, () => resolve()));
+      const status = await attempt(q, profile, q.attempt);
+      if (status === null) {
+        // As many calls as allowed are ringing or talking: try again in a moment.
+        await deps.queue.enqueue(q, BUSY_CAP_RETRY_S);
+        return;
+      }
+      last = status;
+      if ((last === 'busy' || last === 'no_answer') && q.attempt < 1 + profile.retriesOnNoAnswer) {
+        await deps.queue.enqueue({ ...q, attempt: q.attempt + 1 }, Math.round(retryDelayMs / 1000));
+        return;
       }
     } catch (err) {
       deps.log.error('outbound call failed', {
-        verificationId: job.verificationId,
+        verificationId: q.verificationId,
         problem: err instanceof Error ? err.message : String(err),
       });
     }
-    await smsAfter(job, profile, last);
-    deps.onFinished?.(job.verificationId, last);
+    if (profile) await smsAfter(q, profile, last);
+    deps.onFinished?.(q.verificationId, last);
   }
 
   /** SMS after the call, per the profile: always, or when nobody answered; only while pending. */
@@ -230,16 +285,21 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
       return result.status;
     },
 
-    /** Checks the profile, then calls in the background. Rejects when the call cannot be placed. */
-    async place(job: OutboundCallJob): Promise<void> {
-      const profile = await deps.profiles.findByName(job.profile);
-      if (!profile) throw new Error(`no call profile named ${job.profile}`);
-      if (!profile.enabled) throw new Error(`call profile ${job.profile} is disabled`);
-      const run = calls(job, profile);
+    /** Checks the profile and queues the first attempt. Rejects when the call cannot be queued. */
+    place: (job: OutboundCallJob) => queueFirstAttempt(deps.profiles, deps.queue, job),
+
+    /** The call queue's worker: runs one queued attempt to its end. */
+    async run(q: QueuedCall): Promise<void> {
+      const run = runQueued(q);
       running.add(run);
-      void run.finally(() => running.delete(run));
+      try {
+        await run;
+      } finally {
+        running.delete(run);
+      }
     },
-    /** Resolves when every call in progress is over (shutdown, tests). */
+
+    /** Resolves when every call in progress in this process is over (shutdown, tests). */
     async idle(): Promise<void> {
       await Promise.all([...running]);
     },

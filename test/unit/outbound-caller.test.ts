@@ -7,6 +7,7 @@ import {
   type CallAttemptEnd,
   type CallAttemptRecord,
   type OutboundCallJob,
+  type QueuedCall,
 } from '../../src/outbound/outbound-caller';
 import { deriveCode } from '../../src/verification/verification-code';
 import { FakeClock } from '../fakes/fake-clock';
@@ -61,7 +62,14 @@ const fakeCall = (): CallVerbs & { played: string[][]; hungUp: boolean } => {
   return c;
 };
 
-function setup(opts: { profile?: Partial<CallProfile>; outcomes: DialOutcome[]; status?: string }) {
+function setup(opts: {
+  profile?: Partial<CallProfile>;
+  outcomes: DialOutcome[];
+  /** What verificationStatus answers, call by call (then pending). */
+  statuses?: string[];
+  paceMs?: number;
+  capReached?: number;
+}) {
   const clock = new FakeClock();
   const profile = { ...PROFILE, ...opts.profile };
   const dialed: DialRequest[] = [];
@@ -71,13 +79,36 @@ function setup(opts: { profile?: Partial<CallProfile>; outcomes: DialOutcome[]; 
   const sms: Array<{ to: string; code: string }> = [];
   const finished: string[] = [];
   let pending: { verificationId: string; codeLength: number; attempt: number } | null = null;
+  // The durable queue, in memory: a job runs when its time comes on the fake clock.
+  const queued: Array<{ call: QueuedCall; afterSeconds: number }> = [];
+  const runs: Promise<void>[] = [];
+  let capReached = opts.capReached ?? 0;
   const caller = createOutboundCaller({
+    queue: {
+      async enqueue(call, afterSeconds) {
+        queued.push({ call, afterSeconds });
+        const go = () => void runs.push(caller.run(call));
+        if (afterSeconds === 0) queueMicrotask(go);
+        else clock.setTimer(afterSeconds * 1000, go);
+      },
+    },
+    pace: async () => opts.paceMs ?? 0,
+    maxCalls: 5,
     profiles: {
       findByName: async (n) => (n === profile.name ? profile : null),
       findByCallbackNumber: async (n) => (n === profile.callbackNumber ? profile : null),
     },
     attempts: {
       started: async (a) => void started.push(a),
+      startBelow: async (a, cap) => {
+        expect(cap).toBe(5);
+        if (capReached > 0) {
+          capReached--;
+          return false;
+        }
+        started.push(a);
+        return true;
+      },
       ended: async (_id, attempt, end) => void ended.push({ attempt, ...end }),
       pendingFor: async (e164, name) => (e164 === TO && name === profile.name ? pending : null),
     },
@@ -93,7 +124,7 @@ function setup(opts: { profile?: Partial<CallProfile>; outcomes: DialOutcome[]; 
         return { status: 'delivered', keyPressed: true, timesSaid: 3, checks: 0, hungUp: false };
       },
     },
-    verificationStatus: async () => opts.status ?? 'pending',
+    verificationStatus: async () => opts.statuses?.shift() ?? 'pending',
     endpointFor: (n) => `PJSIP/${n}@lab-pstn`,
     secret: SECRET,
     clock,
@@ -103,9 +134,18 @@ function setup(opts: { profile?: Partial<CallProfile>; outcomes: DialOutcome[]; 
     smsAfterCall: async (to, _id, code) => void sms.push({ to, code }),
   });
   const job: OutboundCallJob = { verificationId: VE, profile: profile.name, to: TO, codeLength: 6 };
+  /** Runs every job whose time has come, and what they queue now, to their ends. */
+  const settle = async () => {
+    for (let i = 0; i < 10; i++) {
+      await flushPromises();
+      await Promise.all(runs);
+    }
+  };
   return {
     clock,
     caller,
+    queued,
+    settle,
     job,
     dialed,
     started,
@@ -128,7 +168,7 @@ describe('placing a call', () => {
     const a = answered();
     const t = setup({ outcomes: [a.outcome] });
     await t.caller.place(t.job);
-    await t.caller.idle();
+    await t.settle();
     expect(t.dialed).toEqual([
       expect.objectContaining({
         endpoint: `PJSIP/${TO}@lab-pstn`,
@@ -146,7 +186,7 @@ describe('placing a call', () => {
   it('input mode gets no code to read', async () => {
     const t = setup({ profile: { mode: 'input' }, outcomes: [answered().outcome] });
     await t.caller.place(t.job);
-    await t.caller.idle();
+    await t.settle();
     expect(t.scripts[0]?.code).toBeNull();
   });
 
@@ -164,18 +204,22 @@ describe('placing a call', () => {
     ]);
     expect(t.dialed).toHaveLength(1);
     await t.clock.advance(60_000);
-    await t.caller.idle();
+    await t.settle();
     expect(t.ended.map((e) => e.status)).toEqual(['busy', 'no_answer']);
     expect(t.sms).toEqual([{ to: TO, code: deriveCode(SECRET, VE, 6) }]);
     expect(t.finished).toEqual([VE]);
   });
 
   it('no retry and no SMS once the verification is no longer pending', async () => {
-    const t = setup({ outcomes: [{ answered: false, status: 'no_answer' }], status: 'approved' });
+    // Pending when the first call is placed, approved (by SMS, say) before the retry.
+    const t = setup({
+      outcomes: [{ answered: false, status: 'no_answer' }],
+      statuses: ['pending', 'approved'],
+    });
     await t.caller.place(t.job);
     await flushPromises();
     await t.clock.advance(60_000);
-    await t.caller.idle();
+    await t.settle();
     expect(t.dialed).toHaveLength(1);
     expect(t.sms).toEqual([]);
   });
@@ -189,7 +233,7 @@ describe('placing a call', () => {
       last === 'delivered' ? answered().outcome : { answered: false, status: last };
     const t = setup({ profile: { smsAfterCall: when, retriesOnNoAnswer: 0 }, outcomes: [outcome] });
     await t.caller.place(t.job);
-    await t.caller.idle();
+    await t.settle();
     expect(t.sms).toHaveLength(count);
   });
 
@@ -199,7 +243,7 @@ describe('placing a call', () => {
       outcomes: [{ answered: false, status: 'busy' }],
     });
     await t.caller.place(t.job);
-    await t.caller.idle();
+    await t.settle();
     expect(t.sms).toEqual([]);
   });
 
@@ -209,6 +253,43 @@ describe('placing a call', () => {
     const off = setup({ profile: { enabled: false }, outcomes: [] });
     await expect(off.caller.place(off.job)).rejects.toThrow('disabled');
     expect([...t.dialed, ...off.dialed]).toEqual([]);
+  });
+});
+
+describe('the queue', () => {
+  it('an attempt waits for its pacing slot before it dials', async () => {
+    const t = setup({ outcomes: [answered().outcome], paceMs: 500 });
+    await t.caller.place(t.job);
+    await flushPromises();
+    await flushPromises();
+    expect(t.dialed).toEqual([]);
+    await t.clock.advance(500);
+    await t.settle();
+    expect(t.dialed).toHaveLength(1);
+  });
+
+  it('with as many calls at once as allowed, the attempt goes back to the queue for 2 s, then dials', async () => {
+    const t = setup({ outcomes: [answered().outcome], capReached: 1 });
+    await t.caller.place(t.job);
+    await t.settle();
+    expect(t.dialed).toEqual([]);
+    expect(t.queued.map((q) => [q.call.attempt, q.afterSeconds])).toEqual([
+      [1, 0],
+      [1, 2],
+    ]);
+    await t.clock.advance(2000);
+    await t.settle();
+    expect(t.dialed).toHaveLength(1);
+  });
+
+  it('queues the retry as a job of its own, after the retry delay', async () => {
+    const t = setup({ outcomes: [{ answered: false, status: 'busy' }, answered().outcome] });
+    await t.caller.place(t.job);
+    await t.settle();
+    expect(t.queued.map((q) => [q.call.attempt, q.afterSeconds])).toEqual([
+      [1, 0],
+      [2, 60],
+    ]);
   });
 });
 

@@ -50,26 +50,45 @@ export function registerVerificationsCommands(program: Command, ctx: CliContext)
 
   verifications
     .command('start')
-    .description('send a code to a contact (by --contact id or --to number/email on file)')
-    .requiredOption('--channel <channel>', 'sms or email')
+    .description(
+      'send a code to a contact (by --contact id or --to number/email on file), or have the app call them (--channel call --profile)',
+    )
+    .requiredOption('--channel <channel>', 'sms, email or call')
+    .option('--profile <name>', 'channel call: the call profile (pinverify profiles list)')
     .option('--contact <id>', 'the contact id')
     .option('--to <destination>', 'a number or email address on file for exactly one contact')
     .option('--custom-code <digits>', 'your own code (4-10 digits) instead of a generated one')
-    .action(async (o: { channel: string; contact?: string; to?: string; customCode?: string }) => {
-      let contactId: number | undefined;
-      if (o.contact !== undefined) {
-        if (!/^[0-9]+$/.test(o.contact))
-          throw new CliUsageError(`--contact expects a contact id, got ${o.contact}`);
-        contactId = Number(o.contact);
-      }
-      const v = await ctx.ops().verifications.start({
-        channel: o.channel,
-        ...(contactId !== undefined ? { contactId } : {}),
-        ...(o.to !== undefined ? { to: o.to } : {}),
-        ...(o.customCode !== undefined ? { customCode: o.customCode } : {}),
-      });
-      ctx.print(v, () => `sent: ${detail(v)}`);
-    });
+    .action(
+      async (o: {
+        channel: string;
+        profile?: string;
+        contact?: string;
+        to?: string;
+        customCode?: string;
+      }) => {
+        let contactId: number | undefined;
+        if (o.contact !== undefined) {
+          if (!/^[0-9]+$/.test(o.contact))
+            throw new CliUsageError(`--contact expects a contact id, got ${o.contact}`);
+          contactId = Number(o.contact);
+        }
+        const v = await ctx.ops().verifications.start({
+          channel: o.channel,
+          ...(contactId !== undefined ? { contactId } : {}),
+          ...(o.to !== undefined ? { to: o.to } : {}),
+          ...(o.customCode !== undefined ? { customCode: o.customCode } : {}),
+          ...(o.profile !== undefined ? { profile: o.profile } : {}),
+        });
+        ctx.print(v, () =>
+          v.channel === 'call'
+            ? [
+                `call queued: ${detail(v)}`,
+                ...(v.code ? [`code ${v.code}: show it to the person now; it is not shown again`] : []),
+              ].join('\n')
+            : `sent: ${detail(v)}`,
+        );
+      },
+    );
 
   verifications
     .command('check <id> <code>')
