@@ -96,18 +96,27 @@ export function ulawToLinear(ulaw: Uint8Array): Int16Array {
   return out;
 }
 
-/** A sound file decoded by sox to 8 kHz mono mu-law, then to linear: what PCMU can carry of it. */
-export function soundAsHeard(file: string): Int16Array {
+/**
+ * A sound file decoded by sox to 8 kHz mono mu-law, then to linear: what PCMU can carry of it,
+ * up to its last audible sample (|x| >= `quietBelow`). The quiet tail is dropped because Asterisk
+ * does not always send a file's last few samples (it cuts 22 off a 16-bit .wav), and a template
+ * must not reach past what was sent. The start is kept as it is: it is what aligns to a packet.
+ */
+export function soundAsHeard(file: string, quietBelow = 64): Int16Array {
   const ulaw = execFileSync('sox', [file, '-t', 'raw', '-e', 'mu-law', '-r', '8000', '-c', '1', '-'], {
     maxBuffer: 16 * 1024 * 1024,
   });
-  return ulawToLinear(ulaw);
+  const linear = ulawToLinear(ulaw);
+  let end = linear.length;
+  while (end > 0 && Math.abs(linear[end - 1]!) < quietBelow) end--;
+  return linear.slice(0, end);
 }
 
 /**
- * The received stream as one sequence of 160-sample packets in sending order (sequence numbers,
- * wrap-around included). A packet that never came is null (it matches nothing); so are packets
- * of another payload type (DTMF events, comfort noise) and packets of any other length.
+ * The received stream as one sequence of packets in sending order (sequence numbers, wrap-around
+ * included), decoded to linear. A packet that never came is null (it matches nothing); so are
+ * packets of another payload type (DTMF events, comfort noise). A file's last packet may be
+ * shorter than 160 samples: the next file starts in a new packet.
  */
 export interface HeardStream {
   packets: Array<Int16Array | null>;
@@ -133,9 +142,7 @@ export function heardStream(received: RtpPacket[], payloadType = 0): HeardStream
       }
     }
     prevSeq = p.seq;
-    packets.push(
-      p.payloadType === payloadType && p.payload.length === SAMPLES_PER_PACKET ? ulawToLinear(p.payload) : null,
-    );
+    packets.push(p.payloadType === payloadType ? ulawToLinear(p.payload) : null);
     at.push(p.at);
   }
   return { packets, at, lost };
@@ -158,7 +165,8 @@ function levelOf(template: Int16Array): number {
  * How far the stream at packet `start` is from `template` (aligned to the packet): the mean
  * absolute difference of the linear samples over the template's length, relative to the
  * template's own mean absolute level. 0 is identical; another recording, or silence, scores
- * near 1 or above. Stops adding once the score is beyond `giveUpAbove` (returns Infinity), which
+ * near 1 or above. Asterisk and sox round to mu-law a little differently: the very same audio
+ * scores about 0.001. Stops adding once the score is beyond `giveUpAbove` (returns Infinity), which
  * keeps a scan over a whole call cheap.
  */
 export function distanceAt(
@@ -176,7 +184,10 @@ export function distanceAt(
     if (!packet) return Number.POSITIVE_INFINITY;
     const base = k * SAMPLES_PER_PACKET;
     const n = Math.min(SAMPLES_PER_PACKET, template.length - base);
-    for (let i = 0; i < n; i++) diff += Math.abs(packet[i]! - template[base + i]!);
+    const heard = Math.min(n, packet.length);
+    for (let i = 0; i < heard; i++) diff += Math.abs(packet[i]! - template[base + i]!);
+    // A short packet (the end of a file): the template's samples it lacks count in full.
+    for (let i = heard; i < n; i++) diff += Math.abs(template[base + i]!);
     if (diff > budget) return Number.POSITIVE_INFINITY;
   }
   return diff / level;
