@@ -155,7 +155,7 @@ function levelOf(template: Int16Array): number {
   let level = levels.get(template);
   if (level === undefined) {
     level = 0;
-    for (let i = 0; i < template.length; i++) level += Math.abs(template[i]!);
+    for (let i = 0; i < template.length; i++) level += template[i]! < 0 ? -template[i]! : template[i]!;
     levels.set(template, level);
   }
   return level;
@@ -185,9 +185,16 @@ export function distanceAt(
     const base = k * SAMPLES_PER_PACKET;
     const n = Math.min(SAMPLES_PER_PACKET, template.length - base);
     const heard = Math.min(n, packet.length);
-    for (let i = 0; i < heard; i++) diff += Math.abs(packet[i]! - template[base + i]!);
+    // Not Math.abs: under Jest (a vm context) it is not inlined and this loop runs ~70 times slower.
+    for (let i = 0; i < heard; i++) {
+      const d = packet[i]! - template[base + i]!;
+      diff += d < 0 ? -d : d;
+    }
     // A short packet (the end of a file): the template's samples it lacks count in full.
-    for (let i = heard; i < n; i++) diff += Math.abs(template[base + i]!);
+    for (let i = heard; i < n; i++) {
+      const t = template[base + i]!;
+      diff += t < 0 ? -t : t;
+    }
     if (diff > budget) return Number.POSITIVE_INFINITY;
   }
   return diff / level;
