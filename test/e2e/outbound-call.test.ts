@@ -279,6 +279,32 @@ describe('outbound verification calls through the lab', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  test('the CLI queues a call and the running app places it (the queue is shared through Postgres)', async () => {
+    const person = callee('uas-callee-busy-486');
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await run(
+      'node',
+      [
+        'dist/cli/main.js',
+        '--json',
+        'verifications',
+        'start',
+        '--channel',
+        'call',
+        '--to',
+        ALICE,
+        '--profile',
+        'lab-input',
+      ],
+      60_000,
+    );
+    expect(r.code).toBe(0);
+    const started = JSON.parse(r.output.slice(r.output.indexOf('{'))) as { id: string; code?: string };
+    expect(started.code).toMatch(/^[0-9]{6}$/);
+    expect(await person.exit).toBe(0);
+    expect(await endedAttempt(started.id)).toMatchObject({ status: 'busy' });
+  });
+
   test('refusals name the problem: unknown profile, a number not on file, a manual profile without its code', async () => {
     expect(
       (await api('POST', '/v1/verifications', { channel: 'call', to: ALICE, profile: 'nope' })).status,
