@@ -23,7 +23,14 @@ let tmp: string;
 
 interface Answer {
   status: number;
-  body: { id?: string; status?: string; code?: string; channel?: string; to?: string } | null;
+  body: {
+    id?: string;
+    status?: string;
+    code?: string;
+    channel?: string;
+    to?: string;
+    contactId?: number;
+  } | null;
 }
 
 async function api(method: string, url: string, body?: unknown): Promise<Answer> {
@@ -71,18 +78,30 @@ function callee(
 }
 
 async function attempts(verificationId: string) {
-  const { rows } = await db.query<{ attempt: number; status: string; cause: number | null; checks: number }>(
-    'SELECT attempt, status, cause, checks FROM verification_calls WHERE verification_id = $1 ORDER BY attempt',
+  const { rows } = await db.query<{
+    attempt: number;
+    status: string;
+    cause: number | null;
+    checks: number;
+    ended: boolean;
+  }>(
+    `SELECT attempt, status, cause, checks, ended_at IS NOT NULL AS ended
+       FROM verification_calls WHERE verification_id = $1 ORDER BY attempt`,
     [verificationId],
   );
-  return rows;
+  return rows.map(({ ended: _ended, ...a }) => a);
 }
 
 async function endedAttempt(verificationId: string) {
   await waitUntil(
     'the call attempt ended',
     async () =>
-      (await attempts(verificationId)).some((a) => !['calling', 'queued', 'answered'].includes(a.status)),
+      (
+        await db.query(
+          'SELECT 1 FROM verification_calls WHERE verification_id = $1 AND ended_at IS NOT NULL',
+          [verificationId],
+        )
+      ).rowCount !== 0,
     60_000,
   );
   return (await attempts(verificationId))[0];
@@ -145,6 +164,44 @@ describe('outbound verification calls through the lab', () => {
       20_000,
     );
     expect(await endedAttempt(id)).toMatchObject({ attempt: 1, status: 'approved', checks: 1 });
+  });
+
+  test('input mode: a wrong code three times: max_attempts_reached, and the call ends', async () => {
+    const person = callee('uas-callee-keys-wrong-three-times', [
+      '-key',
+      'p1',
+      '0',
+      '-key',
+      'p2',
+      '0',
+      '-key',
+      'p3',
+      '0',
+      '-key',
+      'p4',
+      '0',
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = await api('POST', '/v1/verifications', {
+      channel: 'call',
+      to: ALICE,
+      profile: 'e2e-input-own-code',
+      customCode: '4711',
+    });
+    const id = started.body?.id ?? '';
+    expect(await person.exit).toBe(0);
+    await waitUntil(
+      'max_attempts_reached',
+      async () => (await api('GET', `/v1/verifications/${id}`)).body?.status === 'max_attempts_reached',
+      20_000,
+    );
+    expect(await endedAttempt(id)).toMatchObject({ status: 'answered', checks: 3 });
+    // The wrong codes count toward Alice's lockout: clear them for the tests after this one.
+    await run(
+      'node',
+      ['dist/cli/main.js', 'contacts', 'unlock', String(started.body?.contactId ?? '')],
+      30_000,
+    );
   });
 
   test('input mode with a generated code: the code comes back once in the answer', async () => {
