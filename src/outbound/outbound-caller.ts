@@ -16,7 +16,7 @@ import type { OutboundCallFlow } from '../flow/outbound-call-flow';
 import type { FlowLogger } from '../flow/ports';
 import type { DialOutcome, DialRequest } from '../ari/ari-dialer';
 import { redactSecrets } from '../senders/redact-secrets';
-import { deriveCode } from '../verification/verification-code';
+import { deriveCode, unsealCode } from '../verification/verification-code';
 
 export interface CallAttemptRecord {
   verificationId: string;
@@ -89,6 +89,8 @@ export interface OutboundCallJob {
   profile: string;
   to: string;
   codeLength: number;
+  /** A client's own code, sealed; a generated code is derived again from the id instead. */
+  sealedCode?: string;
 }
 
 /** One attempt as it waits in the queue. */
@@ -121,6 +123,11 @@ const BUSY_CAP_RETRY_S = 2;
 
 export function createOutboundCaller(deps: OutboundCallerDeps) {
   const retryDelayMs = deps.retryDelayMs ?? 60_000;
+  /** The code to say or send: the client's own (sealed in the job), else derived from the id. */
+  const codeOf = (job: OutboundCallJob): string =>
+    job.sealedCode
+      ? unsealCode(deps.secret, job.verificationId, job.sealedCode)
+      : deriveCode(deps.secret, job.verificationId, job.codeLength);
   const maxCalls = deps.maxCalls ?? Infinity;
   const running = new Set<Promise<void>>();
 
@@ -158,8 +165,7 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
     }
     const answeredAt = deps.clock.now();
     try {
-      const code =
-        profile.mode === 'read' ? deriveCode(deps.secret, job.verificationId, job.codeLength) : null;
+      const code = profile.mode === 'read' ? codeOf(job) : null;
       const result = await deps.flow.run(outcome.call, {
         verificationId: job.verificationId,
         profile: { ...profile, codeLength: job.codeLength },
@@ -223,8 +229,8 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
       profile.smsAfterCall === 'always' ||
       (profile.smsAfterCall === 'not_answered' && NOT_ANSWERED.includes(last));
     if (!wanted || !deps.smsAfterCall) return;
-    if (profile.codeSource === 'manual') {
-      // The client's own code is kept only as a hash: there is nothing to send.
+    if (profile.codeSource === 'manual' && !job.sealedCode) {
+      // The client's own code came without its sealed copy (kept only as a hash): nothing to send.
       deps.log.info('no SMS after the call: the profile uses the client’s own code', {
         verificationId: job.verificationId,
       });
@@ -232,11 +238,7 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
     }
     try {
       if ((await deps.verificationStatus(job.verificationId)) !== 'pending') return;
-      await deps.smsAfterCall(
-        job.to,
-        job.verificationId,
-        deriveCode(deps.secret, job.verificationId, job.codeLength),
-      );
+      await deps.smsAfterCall(job.to, job.verificationId, codeOf(job));
       deps.log.info('code sent by SMS after the call', { verificationId: job.verificationId, last });
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);

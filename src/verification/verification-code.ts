@@ -8,7 +8,14 @@
  * code either way (six digits are brute-forced in milliseconds against a keyed hash), so
  * deriving adds no exposure; what it removes is a second copy of the code anywhere.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 export const MIN_CODE_LENGTH = 4;
 export const MAX_CODE_LENGTH = 10;
@@ -50,4 +57,33 @@ export function destinationKey(secret: string, destination: string): string {
 
 export function isValidCustomCode(code: string): boolean {
   return new RegExp(`^[0-9]{${MIN_CODE_LENGTH},${MAX_CODE_LENGTH}}$`).test(code);
+}
+
+/**
+ * A client's own code, sealed for the one process that must say it aloud (an outbound call in
+ * read mode, or the SMS after the call): AES-256-GCM under a key derived from the code secret,
+ * bound to the verification id. It travels only in the call queue's job and is worthless once
+ * the verification is decided or expired (10 minutes at most); the verification itself keeps
+ * only the hash, as for every code.
+ */
+export function sealCode(secret: string, id: string, code: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealKey(secret), iv);
+  cipher.setAAD(Buffer.from(id));
+  const sealed = Buffer.concat([cipher.update(code, 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), sealed].map((b) => b.toString('base64url')).join('.');
+}
+
+/** The code sealed by sealCode for this verification; throws if it was not, or was altered. */
+export function unsealCode(secret: string, id: string, sealed: string): string {
+  const [iv, tag, data] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
+  if (!iv || !tag || !data) throw new Error('not a sealed code');
+  const decipher = createDecipheriv('aes-256-gcm', sealKey(secret), iv);
+  decipher.setAAD(Buffer.from(id));
+  decipher.setAuthTag(tag);
+  return Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8');
+}
+
+function sealKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'pinverify', 'sealed call code', 32));
 }

@@ -35,6 +35,7 @@ import {
   hashesMatch,
   hashVerificationCode,
   newVerificationId,
+  sealCode,
 } from './verification-code';
 import type { VerificationObserver } from '../metrics/app-metrics';
 import type { VerificationFilter, VerificationStore, VerificationTx } from './verification-store';
@@ -98,7 +99,14 @@ export interface VerificationServiceDeps {
 
 /** Hands a started call verification to whatever places the call (src/outbound/). */
 export interface OutboundCalls {
-  place(job: { verificationId: string; profile: string; to: string; codeLength: number }): Promise<void>;
+  place(job: {
+    verificationId: string;
+    profile: string;
+    to: string;
+    codeLength: number;
+    /** A client's own code, sealed (verification-code.ts sealCode): the call cannot derive it. */
+    sealedCode?: string;
+  }): Promise<void>;
 }
 
 export interface CallStartRequest {
@@ -248,12 +256,6 @@ export class VerificationService {
       throw new CustomCodeRequired(
         `customCode: profile ${profile.name} makes its own code; leave customCode out`,
       );
-    if (profile.codeSource === 'manual' && profile.mode === 'read')
-      // Reading a client's code needs it in clear when the call is answered, and codes are kept
-      // only as hashes: not supported until it can be held sealed (README, outbound calls).
-      throw new CustomCodeRequired(
-        `customCode: profile ${profile.name} reads a client's own code aloud, which this version does not support; use an auto profile`,
-      );
     const s = await this.deps.settings();
     const now = this.deps.clock.now();
     const id = (this.deps.newId ?? newVerificationId)();
@@ -312,6 +314,9 @@ export class VerificationService {
         profile: profile.name,
         to: req.to,
         codeLength: code.length,
+        ...(req.customCode !== undefined
+          ? { sealedCode: sealCode(this.deps.secret, id, req.customCode) }
+          : {}),
       });
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);

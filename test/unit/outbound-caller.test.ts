@@ -9,7 +9,7 @@ import {
   type OutboundCallJob,
   type QueuedCall,
 } from '../../src/outbound/outbound-caller';
-import { deriveCode } from '../../src/verification/verification-code';
+import { deriveCode, sealCode } from '../../src/verification/verification-code';
 import { FakeClock } from '../fakes/fake-clock';
 import { FakeFlowLogger } from '../fakes/fake-flow-logger';
 import { flushPromises } from '../fakes/flush-promises';
@@ -237,14 +237,22 @@ describe('placing a call', () => {
     expect(t.sms).toHaveLength(count);
   });
 
-  it("no SMS for a client's own code (only its hash is kept)", async () => {
-    const t = setup({
+  it("a client's own code is said and sent from its sealed copy; without one, no SMS", async () => {
+    const own = setup({
+      profile: { codeSource: 'manual', retriesOnNoAnswer: 0, smsAfterCall: 'always' },
+      outcomes: [answered().outcome],
+    });
+    await own.caller.place({ ...own.job, codeLength: 4, sealedCode: sealCode(SECRET, VE, '4711') });
+    await own.settle();
+    expect(own.scripts[0]?.code).toBe('4711');
+    expect(own.sms).toEqual([{ to: TO, code: '4711' }]);
+    const none = setup({
       profile: { codeSource: 'manual', mode: 'input', retriesOnNoAnswer: 0 },
       outcomes: [{ answered: false, status: 'busy' }],
     });
-    await t.caller.place(t.job);
-    await t.settle();
-    expect(t.sms).toEqual([]);
+    await none.caller.place(none.job);
+    await none.settle();
+    expect(none.sms).toEqual([]);
   });
 
   it('refuses an unknown or disabled profile before anything is dialed', async () => {

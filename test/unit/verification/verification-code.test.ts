@@ -11,6 +11,8 @@ import {
   hashVerificationCode,
   isValidCustomCode,
   newVerificationId,
+  sealCode,
+  unsealCode,
   VERIFICATION_ID_PATTERN,
 } from '../../../src/verification/verification-code';
 
@@ -211,5 +213,24 @@ describe('isValidCustomCode', () => {
     ['١٢٣٤', false], // Arabic-Indic digits: not keypad digits
   ])('%p -> %p', (code, valid) => {
     expect(isValidCustomCode(code)).toBe(valid);
+  });
+});
+
+describe('sealCode / unsealCode', () => {
+  it('opens only with the same secret and verification id, and never shows the code', () => {
+    const sealed = sealCode(SECRET, idOf(1), '4711');
+    expect(sealed).not.toContain('4711');
+    expect(sealCode(SECRET, idOf(1), '4711')).not.toBe(sealed); // a fresh IV each time
+    expect(unsealCode(SECRET, idOf(1), sealed)).toBe('4711');
+    expect(() => unsealCode(SECRET, idOf(2), sealed)).toThrow();
+    expect(() => unsealCode('another-secret', idOf(1), sealed)).toThrow();
+  });
+
+  it('refuses an altered or malformed seal', () => {
+    const [iv, tag, data] = sealCode(SECRET, idOf(1), '123456').split('.');
+    const flipped = Buffer.from(data ?? '', 'base64url');
+    flipped[0] = (flipped[0] ?? 0) ^ 1;
+    expect(() => unsealCode(SECRET, idOf(1), [iv, tag, flipped.toString('base64url')].join('.'))).toThrow();
+    expect(() => unsealCode(SECRET, idOf(1), 'not-sealed')).toThrow('not a sealed code');
   });
 });

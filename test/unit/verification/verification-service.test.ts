@@ -6,7 +6,7 @@
  */
 import type { Contact, FlowSettings } from '../../../src/domain';
 import { DEFAULT_SETTINGS } from '../../../src/store/config-defaults';
-import { deriveCode, hashVerificationCode } from '../../../src/verification/verification-code';
+import { deriveCode, hashVerificationCode, unsealCode } from '../../../src/verification/verification-code';
 import {
   CustomCodeRequired,
   VerificationService,
@@ -759,7 +759,13 @@ describe('call verifications (outbound voice calls)', () => {
 
   function withCalls(fail?: Error) {
     const s = setup();
-    const placed: Array<{ verificationId: string; profile: string; to: string; codeLength: number }> = [];
+    const placed: Array<{
+      verificationId: string;
+      profile: string;
+      to: string;
+      codeLength: number;
+      sealedCode?: string;
+    }> = [];
     const service = new VerificationService({
       store: s.store,
       delivery: s.delivery,
@@ -816,8 +822,8 @@ describe('call verifications (outbound voice calls)', () => {
     });
   });
 
-  it('custom codes: required by a manual profile, refused by an auto one, not read aloud yet', async () => {
-    const { service } = withCalls();
+  it('custom codes: required by a manual profile, refused by an auto one, sealed for the call', async () => {
+    const { service, placed } = withCalls();
     const manual = { ...INPUT, codeSource: 'manual' } as const;
     await expect(
       service.startCall({ contact: ALICE, to: ALICE.mobile ?? '', profile: manual }),
@@ -825,18 +831,11 @@ describe('call verifications (outbound voice calls)', () => {
     await expect(
       service.startCall({ contact: ALICE, to: ALICE.mobile ?? '', profile: INPUT, customCode: '1234' }),
     ).rejects.toThrow(CustomCodeRequired);
-    await expect(
-      service.startCall({
-        contact: ALICE,
-        to: ALICE.mobile ?? '',
-        profile: { ...READ, codeSource: 'manual' },
-        customCode: '1234',
-      }),
-    ).rejects.toThrow(/does not support/);
+    const read = { ...READ, codeSource: 'manual' } as const;
     const r = await service.startCall({
       contact: ALICE,
       to: ALICE.mobile ?? '',
-      profile: manual,
+      profile: read,
       customCode: '4711',
     });
     expect(r).toMatchObject({
@@ -844,6 +843,12 @@ describe('call verifications (outbound voice calls)', () => {
       code: null,
       verification: { customCode: true, codeLength: 4 },
     });
+    const job = placed.at(-1);
+    // Sealed for the call that reads it, never in clear; only this verification's id opens it.
+    expect(job?.sealedCode).toBeDefined();
+    expect(job?.sealedCode).not.toContain('4711');
+    expect(unsealCode(SECRET, job?.verificationId ?? '', job?.sealedCode ?? '')).toBe('4711');
+    expect(() => unsealCode(SECRET, `VE${'f'.repeat(32)}`, job?.sealedCode ?? '')).toThrow();
   });
 
   it('a call that cannot be placed fails the verification with the reason', async () => {
