@@ -21,6 +21,8 @@ export interface DialRequest {
   timeoutSeconds: number;
   /** Stasis arguments, e.g. attempt=<id>: how StasisStart tells an outbound call from a caller. */
   appArgs: string;
+  /** The channel's language: Asterisk plays sounds/<language>/... (the profile's locale). */
+  language?: string;
 }
 
 export type DialOutcome =
@@ -110,6 +112,7 @@ export function createAriDialer(opts: { client: () => Client | null; app: string
           appArgs: req.appArgs,
           callerId: req.callerId,
           timeout: req.timeoutSeconds,
+          ...(req.language ? { variables: { variables: { 'CHANNEL(language)': req.language } } } : {}),
         });
       } catch (err) {
         const problem = err instanceof Error ? err.message : String(err);

@@ -146,6 +146,7 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
       callerId: profile.callerId,
       timeoutSeconds: profile.ringTimeoutSeconds,
       appArgs: `attempt=${job.verificationId}:${n}`,
+      language: profile.locale,
     });
     if (!outcome.answered) {
       await deps.attempts.ended(job.verificationId, n, {
@@ -273,6 +274,8 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
         return 'failed';
       }
       await call.answer();
+      // The profile's prompt set, as on the call it places (sounds/<locale>/...).
+      await call.setVariable('CHANNEL(language)', profile.locale);
       const { verificationId, codeLength, attempt } = pending;
       await deps.attempts.started({ verificationId, profile: profile.name, attempt, channelId });
       const code = profile.mode === 'read' ? deriveCode(deps.secret, verificationId, codeLength) : null;
