@@ -27,7 +27,7 @@ export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 export interface Verification {
   /** Opaque and unguessable: "VE" + 32 hex digits (128 random bits). */
   id: string;
-  contactId: number;
+  contactId: number | null;
   channel: VerificationChannel;
   /** Normalised (E.164 or lower-case email). Never logged: show `destinationMasked`. */
   destination: string;

@@ -85,7 +85,8 @@ export interface VerificationView {
   channel: string;
   /** Masked. */
   to: string;
-  contactId: number;
+  /** Null for a call to a number not on file (a profile with requireContact off). */
+  contactId: number | null;
   origin: string;
   callId: string | null;
   actor: string | null;
@@ -217,14 +218,15 @@ export function createVerificationAdmin(deps: OpsDeps) {
 
   /**
    * channel call: the profile, the number called (`to`, or the contact's mobile) and its contact.
-   * The number must be on file for exactly one contact: the lockout and history are per contact.
+   * The number must be on file for exactly one contact unless the profile allows unknown numbers
+   * (requireContact off): then the verification has no contact and no per-contact lockout.
    */
   async function startCall(input: z.infer<typeof startVerificationSchema>): Promise<StartedView> {
     const profile = await new PgProfileStore(pool).findByName(input.profile ?? '');
     if (!profile) throw notFound(`profile: no call profile named ${input.profile} (pinverify profiles list)`);
     if (!profile.enabled)
       throw invalid([{ field: 'profile', message: `call profile ${profile.name} is disabled` }]);
-    let contact: Contact;
+    let contact: Contact | null;
     let to: string;
     if (input.contactId !== undefined) {
       const c = await contacts.findById(input.contactId);
@@ -238,13 +240,13 @@ export function createVerificationAdmin(deps: OpsDeps) {
       const n = normalizeCaller((input.to ?? '').trim(), settings.defaultCountry);
       if (n.kind !== 'ok') throw invalid([{ field: 'to', message: `${input.to} is not a phone number` }]);
       const found = await contacts.findByPhone(n.e164, 2);
-      if (found.length === 0)
-        throw notFound(
-          'to: no contact has this number on file; call profiles call only numbers of contacts (pinverify contacts add)',
-        );
       if (found.length > 1)
         throw new OpsError('conflict', 'to: several contacts have this number on file; give contactId');
-      contact = found[0] as Contact;
+      if (found.length === 0 && profile.requireContact)
+        throw notFound(
+          `to: no contact has this number on file, and profile ${profile.name} calls only contacts' numbers (pinverify contacts add, or profiles update ${profile.name} --allow-unknown-numbers)`,
+        );
+      contact = found[0] ?? null;
       to = n.e164;
     }
     let result: CallStartResult;

@@ -26,7 +26,7 @@ const SENDS_LOCK = 7486_2;
 
 interface Row {
   id: string;
-  contact_id: number;
+  contact_id: number | null;
   channel: string;
   destination: string;
   destination_masked: string;

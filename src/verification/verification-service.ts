@@ -110,8 +110,13 @@ export interface OutboundCalls {
 }
 
 export interface CallStartRequest {
-  contact: Contact;
-  /** E.164: one of the contact's numbers. */
+  /**
+   * The contact the number belongs to; null for a number not on file (a profile with
+   * requireContact off): then no per-contact lockout applies, only the tries of the verification
+   * and the send limits of the number and its country.
+   */
+  contact: Contact | null;
+  /** E.164: one of the contact's numbers, or any number when contact is null. */
   to: string;
   profile: Pick<CallProfile, 'name' | 'mode' | 'codeSource' | 'codeLength'>;
   actor?: string | null;
@@ -152,10 +157,12 @@ export async function readLockState(
 /** Locks the contact for the rest of the transaction and reads its lockout under that lock. */
 async function lockContact(
   tx: VerificationTx,
-  contactId: number,
+  contactId: number | null,
   now: Date,
   limit: number,
 ): Promise<LockState> {
+  // A verification of a number not on file has no contact to lock (see CallStartRequest).
+  if (contactId === null) return lockState([], now, limit);
   await tx.lockContact(contactId);
   return lockState(await tx.failuresSince(contactId, new Date(now.getTime() - LOCK_WINDOW_MS)), now, limit);
 }
@@ -262,7 +269,7 @@ export class VerificationService {
     const code = req.customCode ?? deriveCode(this.deps.secret, id, profile.codeLength);
     const verification: Verification = {
       id,
-      contactId: req.contact.id,
+      contactId: req.contact?.id ?? null,
       channel: 'call',
       destination: req.to,
       destinationMasked: maskPhone(req.to),
@@ -284,7 +291,7 @@ export class VerificationService {
       failureReason: null,
     };
     const refusal = await this.deps.store.atomically(async (tx) => {
-      const lock = await lockContact(tx, req.contact.id, now, s.maxFailedChecksPerContact);
+      const lock = await lockContact(tx, req.contact?.id ?? null, now, s.maxFailedChecksPerContact);
       if (lock.locked) return lockedRefusal(lock);
       const limited = await this.reserveSend(tx, verification, s, now);
       if (limited) return limited;
@@ -293,7 +300,7 @@ export class VerificationService {
     });
     if (refusal) {
       this.deps.log.warn('call verification refused', {
-        contactId: req.contact.id,
+        contactId: req.contact?.id ?? null,
         to: verification.destinationMasked,
         profile: profile.name,
         error: refusal.error,
@@ -303,7 +310,7 @@ export class VerificationService {
     }
     this.deps.log.info('call verification started', {
       verificationId: id,
-      contactId: req.contact.id,
+      contactId: req.contact?.id ?? null,
       to: verification.destinationMasked,
       profile: profile.name,
     });
@@ -386,8 +393,8 @@ export class VerificationService {
     if (answer.kind === 'expired') this.deps.observer?.verification(answer.verification.channel, 'expired');
     if (answer.kind !== 'sent') return answer;
     const v = answer.verification;
-    const contact = (await this.deps.contactById(v.contactId)) ?? {
-      id: v.contactId,
+    const contact = (v.contactId === null ? null : await this.deps.contactById(v.contactId)) ?? {
+      id: v.contactId ?? 0,
       name: '',
       email: null,
       mobile: null,
@@ -473,7 +480,7 @@ export class VerificationService {
       const d = decideCheck(v, now, matches, lock);
       if (d.next !== v) await tx.save(d.next);
       if (d.next.status !== v.status) this.deps.observer?.verification(v.channel, d.next.status);
-      if (d.countFailure) await tx.recordFailure(v.contactId, v.id, now);
+      if (d.countFailure && v.contactId !== null) await tx.recordFailure(v.contactId, v.id, now);
       return { kind: 'checked', outcome: d.outcome, verification: d.next };
     });
     if (answer.kind === 'checked') {

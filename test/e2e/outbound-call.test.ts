@@ -29,7 +29,7 @@ interface Answer {
     code?: string;
     channel?: string;
     to?: string;
-    contactId?: number;
+    contactId?: number | null;
   } | null;
 }
 
@@ -360,6 +360,31 @@ describe('outbound verification calls through the lab', () => {
     expect(started.code).toMatch(/^[0-9]{6}$/);
     expect(await person.exit).toBe(0);
     expect(await endedAttempt(started.id)).toMatchObject({ status: 'busy' });
+  });
+
+  test('a profile that allows unknown numbers calls one not on file; the verification has no contact', async () => {
+    await api('DELETE', '/v1/profiles/e2e-any-number');
+    const made = await api('POST', '/v1/profiles', {
+      name: 'e2e-any-number',
+      title: 'any number',
+      callerId: '+12025550100',
+      mode: 'input',
+      codeSource: 'auto',
+      requireContact: false,
+    });
+    expect(made.status).toBe(201);
+    const person = callee('uas-callee-busy-486');
+    await new Promise((r) => setTimeout(r, 300));
+    const started = await api('POST', '/v1/verifications', {
+      channel: 'call',
+      to: '+12025550142',
+      profile: 'e2e-any-number',
+    });
+    expect(started.status).toBe(201);
+    expect(started.body?.contactId).toBeNull();
+    expect(await person.exit).toBe(0);
+    expect(readFileSync(person.log, 'utf8')).toContain('CALLEE number=+12025550142');
+    expect(await endedAttempt(started.body?.id ?? '')).toMatchObject({ status: 'busy' });
   });
 
   test('refusals name the problem: unknown profile, a number not on file, a manual profile without its code', async () => {

@@ -26,7 +26,7 @@ function table(list: readonly VerificationView[]): string {
       v.status,
       v.channel,
       v.to,
-      String(v.contactId),
+      String(v.contactId ?? '-'),
       v.origin,
       `${v.sends}/${v.maxSends}`,
       `${v.checks}/${v.maxChecks}`,
@@ -37,7 +37,7 @@ function table(list: readonly VerificationView[]): string {
 function detail(v: VerificationView): string {
   return [
     `${v.id}: ${v.status}`,
-    `  channel ${v.channel} to ${v.to}, contact ${v.contactId}, origin ${v.origin}${v.callId ? ` (call ${v.callId})` : ''}${v.actor ? ` by ${v.actor}` : ''}`,
+    `  channel ${v.channel} to ${v.to}, ${v.contactId === null ? 'no contact (number not on file)' : `contact ${v.contactId}`}, origin ${v.origin}${v.callId ? ` (call ${v.callId})` : ''}${v.actor ? ` by ${v.actor}` : ''}`,
     `  created ${time(v.createdAt)}, expires ${time(v.expiresAt)}${v.decidedAt ? `, decided ${time(v.decidedAt)}` : ''}`,
     `  sends ${v.sends}/${v.maxSends}, checks ${v.checks}/${v.maxChecks}${v.failureReason ? `, ${v.failureReason}` : ''}`,
   ].join('\n');

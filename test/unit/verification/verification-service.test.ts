@@ -851,6 +851,18 @@ describe('call verifications (outbound voice calls)', () => {
     expect(() => unsealCode(SECRET, `VE${'f'.repeat(32)}`, job?.sealedCode ?? '')).toThrow();
   });
 
+  it('a number not on file (contact null): no contact lock taken, wrong codes counted on no contact', async () => {
+    const { service, store } = withCalls();
+    const r = await service.startCall({ contact: null, to: '+12025550142', profile: INPUT });
+    if (r.kind !== 'queued') throw new Error(JSON.stringify(r));
+    expect(r.verification.contactId).toBeNull();
+    for (let i = 0; i < 3; i++) await service.check(r.verification.id, '000000');
+    expect(await service.check(r.verification.id, r.code ?? '')).toMatchObject({
+      outcome: { kind: 'max_attempts' },
+    });
+    expect(store.failures).toEqual([]);
+  });
+
   it('a call that cannot be placed fails the verification with the reason', async () => {
     const { service } = withCalls(new Error('ARI is not connected'));
     const r = await service.startCall({ contact: ALICE, to: ALICE.mobile ?? '', profile: INPUT });
