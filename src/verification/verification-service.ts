@@ -183,7 +183,7 @@ export class VerificationService {
     if (!destination) throw new Error(`contact ${req.contact.id} has no ${req.channel} destination on file`);
     const id = (this.deps.newId ?? newVerificationId)();
     const code = req.customCode ?? deriveCode(this.deps.secret, id, s.codeLength);
-    const verification: Verification = {
+    const verification = this.newCodeVerification(s, now, {
       id,
       contactId: req.contact.id,
       channel: req.channel,
@@ -192,28 +192,10 @@ export class VerificationService {
       origin: req.origin,
       callId: req.callId ?? null,
       actor: req.actor ?? null,
-      status: 'pending',
-      codeHash: hashVerificationCode(this.deps.secret, id, code),
-      codeLength: code.length,
+      code,
       customCode: req.customCode !== undefined,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + s.codeValiditySeconds * 1000),
-      decidedAt: null,
-      lastSentAt: now,
-      sends: 1,
-      checks: 0,
-      maxSends: s.maxSendsPerVerification,
-      maxChecks: s.maxTriesPerCode,
-      failureReason: null,
-    };
-    const refusal = await this.deps.store.atomically(async (tx) => {
-      const lock = await lockContact(tx, req.contact.id, now, s.maxFailedChecksPerContact);
-      if (lock.locked) return lockedRefusal(lock);
-      const limited = await this.reserveSend(tx, verification, s, now);
-      if (limited) return limited;
-      await tx.insert(verification);
-      return null;
     });
+    const refusal = await this.insertUnderLimits(verification, s, now);
     if (refusal) {
       this.deps.observer?.send(req.channel, 'refused');
       this.deps.log.warn('verification refused', {
@@ -237,14 +219,7 @@ export class VerificationService {
     const sent = await this.deliver(verification, req.contact, code, s, signal);
     if (sent.ok) return { kind: 'sent', verification, messageId: sent.messageId };
     this.deps.observer?.verification(req.channel, 'failed');
-    // Nothing reached the person: the verification cannot succeed.
-    const failed = await this.deps.store.atomically(async (tx) => {
-      const current = (await tx.load(id)) ?? verification;
-      if (current.status !== 'pending') return current;
-      const next = decided(current, 'failed', this.deps.clock.now(), 'delivery_failed');
-      await tx.save(next);
-      return next;
-    });
+    const failed = await this.failUndelivered(verification);
     return { kind: 'delivery_failed', verification: failed, error: sent.error };
   }
 
@@ -267,7 +242,7 @@ export class VerificationService {
     const now = this.deps.clock.now();
     const id = (this.deps.newId ?? newVerificationId)();
     const code = req.customCode ?? deriveCode(this.deps.secret, id, profile.codeLength);
-    const verification: Verification = {
+    const verification = this.newCodeVerification(s, now, {
       id,
       contactId: req.contact?.id ?? null,
       channel: 'call',
@@ -276,28 +251,10 @@ export class VerificationService {
       origin: 'api',
       callId: null,
       actor: req.actor ?? null,
-      status: 'pending',
-      codeHash: hashVerificationCode(this.deps.secret, id, code),
-      codeLength: code.length,
+      code,
       customCode: req.customCode !== undefined,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + s.codeValiditySeconds * 1000),
-      decidedAt: null,
-      lastSentAt: now,
-      sends: 1,
-      checks: 0,
-      maxSends: s.maxSendsPerVerification,
-      maxChecks: s.maxTriesPerCode,
-      failureReason: null,
-    };
-    const refusal = await this.deps.store.atomically(async (tx) => {
-      const lock = await lockContact(tx, req.contact?.id ?? null, now, s.maxFailedChecksPerContact);
-      if (lock.locked) return lockedRefusal(lock);
-      const limited = await this.reserveSend(tx, verification, s, now);
-      if (limited) return limited;
-      await tx.insert(verification);
-      return null;
     });
+    const refusal = await this.insertUnderLimits(verification, s, now);
     if (refusal) {
       this.deps.log.warn('call verification refused', {
         contactId: req.contact?.id ?? null,
@@ -327,14 +284,7 @@ export class VerificationService {
       });
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
-      const failed = await this.deps.store.atomically(async (tx) => {
-        const current = (await tx.load(id)) ?? verification;
-        if (current.status !== 'pending') return current;
-        const next = decided(current, 'failed', this.deps.clock.now(), 'delivery_failed');
-        await tx.save(next);
-        return next;
-      });
-      return { kind: 'failed', verification: failed, error };
+      return { kind: 'failed', verification: await this.failUndelivered(verification), error };
     }
     const shown = profile.mode === 'input' && profile.codeSource === 'auto' ? code : null;
     return { kind: 'queued', verification, code: shown };
@@ -538,6 +488,64 @@ export class VerificationService {
   }
 
   /** Counts the send against every limit; returns the refusal when one is reached. */
+  /** A pending verification of a code (email, SMS or call): only the code's hash is kept. */
+  private newCodeVerification(
+    s: FlowSettings,
+    now: Date,
+    f: Pick<
+      Verification,
+      | 'id'
+      | 'contactId'
+      | 'channel'
+      | 'destination'
+      | 'destinationMasked'
+      | 'origin'
+      | 'callId'
+      | 'actor'
+      | 'customCode'
+    > & { code: string },
+  ): Verification {
+    const { code, ...fields } = f;
+    return {
+      ...fields,
+      status: 'pending',
+      codeHash: hashVerificationCode(this.deps.secret, f.id, code),
+      codeLength: code.length,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + s.codeValiditySeconds * 1000),
+      decidedAt: null,
+      lastSentAt: now,
+      sends: 1,
+      checks: 0,
+      maxSends: s.maxSendsPerVerification,
+      maxChecks: s.maxTriesPerCode,
+      failureReason: null,
+    };
+  }
+
+  /** Inserts a new verification unless its contact is locked or a send limit refuses it. */
+  private insertUnderLimits(v: Verification, s: FlowSettings, now: Date): Promise<Refusal | null> {
+    return this.deps.store.atomically(async (tx) => {
+      const lock = await lockContact(tx, v.contactId, now, s.maxFailedChecksPerContact);
+      if (lock.locked) return lockedRefusal(lock);
+      const limited = await this.reserveSend(tx, v, s, now);
+      if (limited) return limited;
+      await tx.insert(v);
+      return null;
+    });
+  }
+
+  /** Nothing reached the person: the verification cannot succeed (unless already decided). */
+  private failUndelivered(v: Verification): Promise<Verification> {
+    return this.deps.store.atomically(async (tx) => {
+      const current = (await tx.load(v.id)) ?? v;
+      if (current.status !== 'pending') return current;
+      const next = decided(current, 'failed', this.deps.clock.now(), 'delivery_failed');
+      await tx.save(next);
+      return next;
+    });
+  }
+
   private async reserveSend(
     tx: VerificationTx,
     v: Verification,
