@@ -7,7 +7,13 @@
 import { z } from 'zod';
 import { CALL_MODES, CODE_SOURCES, SMS_AFTER_CALL, type CallProfile } from '../domain';
 import { withTransaction, type Queryable } from '../store/db';
-import { PROFILE_COLUMNS, profileFromRow, type ProfileRow } from '../store/pg-profile-store';
+import {
+  PROFILE_COLUMNS,
+  PROFILE_WRITTEN_COLUMNS,
+  profileFromRow,
+  profileValues,
+  type ProfileRow,
+} from '../store/pg-profile-store';
 import { recordConfigChange } from './config-change-log';
 import type { OpsDeps } from './ops-deps';
 import { invalid, isUniqueViolation, notFound, OpsError, parseInput } from './ops-error';
@@ -137,30 +143,6 @@ async function findProfile(db: Queryable, ref: string | number): Promise<CallPro
 }
 
 /** The columns written by add and update, in the order of their values ($2 onwards in update). */
-const WRITTEN_COLUMNS =
-  'name, title, enabled, mode, code_source, code_length, caller_id, callback_number, repeats, ' +
-  'key_before_code, sms_after_call, locale, ring_timeout_seconds, retries_on_no_answer, require_contact';
-
-function writtenValues(p: Omit<CallProfile, 'id'>): unknown[] {
-  return [
-    p.name,
-    p.title,
-    p.enabled,
-    p.mode,
-    p.codeSource,
-    p.codeLength,
-    p.callerId,
-    p.callbackNumber,
-    p.repeats,
-    p.keyBeforeCode,
-    p.smsAfterCall,
-    p.locale,
-    p.ringTimeoutSeconds,
-    p.retriesOnNoAnswer,
-    p.requireContact,
-  ];
-}
-
 export function createProfileAdmin(deps: OpsDeps) {
   const { pool } = deps;
 
@@ -207,10 +189,10 @@ export function createProfileAdmin(deps: OpsDeps) {
       try {
         return await withTransaction(pool, async (db) => {
           const { rows } = await db.query<ProfileRow>(
-            `INSERT INTO call_profiles (${WRITTEN_COLUMNS})
+            `INSERT INTO call_profiles (${PROFILE_WRITTEN_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              RETURNING ${PROFILE_COLUMNS}`,
-            writtenValues(profile),
+            profileValues(profile),
           );
           const value = profileFromRow(rows[0] as ProfileRow);
           await recordConfigChange(db, {
@@ -240,10 +222,10 @@ export function createProfileAdmin(deps: OpsDeps) {
       try {
         return await withTransaction(pool, async (db) => {
           const { rows } = await db.query<ProfileRow>(
-            `UPDATE call_profiles SET (${WRITTEN_COLUMNS}) =
+            `UPDATE call_profiles SET (${PROFILE_WRITTEN_COLUMNS}) =
                     ROW($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
               WHERE id = $1 RETURNING ${PROFILE_COLUMNS}`,
-            [before.id, ...writtenValues(after)],
+            [before.id, ...profileValues(after)],
           );
           const row = rows[0];
           if (!row) throw notFound(`profile ${before.id} was removed meanwhile`);

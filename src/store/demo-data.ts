@@ -10,6 +10,7 @@ import type { CallProfile, RouteMode } from '../domain';
 import { createArgon2PinHasher } from '../pin/pin-hasher';
 import type { NewContact } from './pg-contact-admin';
 import { PgPinStore } from './pg-pin-store';
+import { PROFILE_WRITTEN_COLUMNS, profileValues } from './pg-profile-store';
 
 /** Caller IDs to dial from in the lab, by the case they exercise. */
 export const DEMO_NUMBERS = Object.freeze({
@@ -203,35 +204,15 @@ export async function loadDemoData(
     const profiles = Object.values(DEMO_PROFILES);
     for (const p of profiles) {
       await client.query(
-        `INSERT INTO call_profiles (name, title, enabled, mode, code_source, code_length, caller_id,
-                                    callback_number, repeats, key_before_code, sms_after_call, locale,
-                                    ring_timeout_seconds, retries_on_no_answer, require_contact)
+        `INSERT INTO call_profiles (${PROFILE_WRITTEN_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (name) DO UPDATE
-           SET (title, enabled, mode, code_source, code_length, caller_id, callback_number, repeats,
-                key_before_code, sms_after_call, locale, ring_timeout_seconds, retries_on_no_answer,
-                require_contact) =
-               (EXCLUDED.title, EXCLUDED.enabled, EXCLUDED.mode, EXCLUDED.code_source,
+           SET (${PROFILE_WRITTEN_COLUMNS}) =
+               (EXCLUDED.name, EXCLUDED.title, EXCLUDED.enabled, EXCLUDED.mode, EXCLUDED.code_source,
                 EXCLUDED.code_length, EXCLUDED.caller_id, EXCLUDED.callback_number, EXCLUDED.repeats,
                 EXCLUDED.key_before_code, EXCLUDED.sms_after_call, EXCLUDED.locale,
                 EXCLUDED.ring_timeout_seconds, EXCLUDED.retries_on_no_answer, EXCLUDED.require_contact)`,
-        [
-          p.name,
-          p.title,
-          p.enabled,
-          p.mode,
-          p.codeSource,
-          p.codeLength,
-          p.callerId,
-          p.callbackNumber,
-          p.repeats,
-          p.keyBeforeCode,
-          p.smsAfterCall,
-          p.locale,
-          p.ringTimeoutSeconds,
-          p.retriesOnNoAnswer,
-          p.requireContact,
-        ],
+        profileValues(p),
       );
     }
 

@@ -56,6 +56,31 @@ export function profileFromRow(row: ProfileRow): CallProfile {
  * The app's reads. Disabled profiles are returned too (enabled: false): the caller refuses them
  * with its own reason, which tells a client more than "no such profile".
  */
+/** The columns a write sets, in the order of profileValues (ops writes and the demo data). */
+export const PROFILE_WRITTEN_COLUMNS =
+  'name, title, enabled, mode, code_source, code_length, caller_id, callback_number, repeats, ' +
+  'key_before_code, sms_after_call, locale, ring_timeout_seconds, retries_on_no_answer, require_contact';
+
+export function profileValues(p: Omit<CallProfile, 'id'>): unknown[] {
+  return [
+    p.name,
+    p.title,
+    p.enabled,
+    p.mode,
+    p.codeSource,
+    p.codeLength,
+    p.callerId,
+    p.callbackNumber,
+    p.repeats,
+    p.keyBeforeCode,
+    p.smsAfterCall,
+    p.locale,
+    p.ringTimeoutSeconds,
+    p.retriesOnNoAnswer,
+    p.requireContact,
+  ];
+}
+
 export class PgProfileStore {
   constructor(private readonly db: Queryable) {}
 
