@@ -42,11 +42,11 @@ async function api(method: string, url: string, body?: unknown): Promise<Answer>
   return { status: res.status, body: (await res.json().catch(() => null)) as Answer['body'] };
 }
 
-/** The person called: a SIPp UAS on 127.0.0.1:5090 running one scenario, once. */
-function callee(
+/** The person called: a SIPp UAS on 127.0.0.1:5090 running one scenario, once; listening when this resolves. */
+async function callee(
   scenario: string,
   keys: string[] = [],
-): { proc: ChildProcess; exit: Promise<number | null>; log: string } {
+): Promise<{ proc: ChildProcess; exit: Promise<number | null>; log: string }> {
   const log = path.join(tmp, `${scenario}.log`);
   const proc = spawn(
     'sipp',
@@ -74,22 +74,17 @@ function callee(
     { stdio: 'ignore' },
   );
   const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  // SIPp binds its port a moment after it starts.
+  await new Promise((r) => setTimeout(r, 300));
   return { proc, exit, log };
 }
 
 async function attempts(verificationId: string) {
-  const { rows } = await db.query<{
-    attempt: number;
-    status: string;
-    cause: number | null;
-    checks: number;
-    ended: boolean;
-  }>(
-    `SELECT attempt, status, cause, checks, ended_at IS NOT NULL AS ended
-       FROM verification_calls WHERE verification_id = $1 ORDER BY attempt`,
+  const { rows } = await db.query<{ attempt: number; status: string; cause: number | null; checks: number }>(
+    'SELECT attempt, status, cause, checks FROM verification_calls WHERE verification_id = $1 ORDER BY attempt',
     [verificationId],
   );
-  return rows.map(({ ended: _ended, ...a }) => a);
+  return rows;
 }
 
 async function endedAttempt(verificationId: string) {
@@ -129,7 +124,7 @@ afterAll(async () => {
 
 describe('outbound verification calls through the lab', () => {
   test('input mode: the person answers, presses a key and keys the code: approved', async () => {
-    const person = callee('uas-callee-keys-code', [
+    const person = await callee('uas-callee-keys-code', [
       '-key',
       'p1',
       '4',
@@ -143,7 +138,6 @@ describe('outbound verification calls through the lab', () => {
       'p4',
       '1',
     ]);
-    await new Promise((r) => setTimeout(r, 300));
     const started = await api('POST', '/v1/verifications', {
       channel: 'call',
       to: ALICE,
@@ -167,7 +161,7 @@ describe('outbound verification calls through the lab', () => {
   });
 
   test('input mode: a wrong code three times: max_attempts_reached, and the call ends', async () => {
-    const person = callee('uas-callee-keys-wrong-three-times', [
+    const person = await callee('uas-callee-keys-wrong-three-times', [
       '-key',
       'p1',
       '0',
@@ -181,7 +175,6 @@ describe('outbound verification calls through the lab', () => {
       'p4',
       '0',
     ]);
-    await new Promise((r) => setTimeout(r, 300));
     const started = await api('POST', '/v1/verifications', {
       channel: 'call',
       to: ALICE,
@@ -205,8 +198,7 @@ describe('outbound verification calls through the lab', () => {
   });
 
   test('input mode with a generated code: the code comes back once in the answer', async () => {
-    const person = callee('uas-callee-busy-486');
-    await new Promise((r) => setTimeout(r, 300));
+    const person = await callee('uas-callee-busy-486');
     const started = await api('POST', '/v1/verifications', {
       channel: 'call',
       to: ALICE,
@@ -223,8 +215,7 @@ describe('outbound verification calls through the lab', () => {
   });
 
   test('nobody answers within the ring timeout: no_answer', async () => {
-    const person = callee('uas-callee-never-answers');
-    await new Promise((r) => setTimeout(r, 300));
+    const person = await callee('uas-callee-never-answers');
     const started = await api('POST', '/v1/verifications', {
       channel: 'call',
       to: ALICE,
@@ -238,8 +229,7 @@ describe('outbound verification calls through the lab', () => {
   test('a missed read-mode call sends the code by SMS (lab-read: SMS when not answered), and it approves', async () => {
     const sinks = createSinkClient(env.sinkUrl);
     const before = Math.max(0, ...(await sinks.listMessages(ALICE)).map((m) => m.id));
-    const person = callee('uas-callee-busy-486');
-    await new Promise((r) => setTimeout(r, 300));
+    const person = await callee('uas-callee-busy-486');
     const started = await api('POST', '/v1/verifications', {
       channel: 'call',
       to: ALICE,
@@ -259,8 +249,7 @@ describe('outbound verification calls through the lab', () => {
 
   test('a call-back to 7100 from the number with a pending call verification gets the call and approves it', async () => {
     // The call goes unanswered (busy); the person calls back and keys the code they were shown.
-    const person = callee('uas-callee-busy-486');
-    await new Promise((r) => setTimeout(r, 300));
+    const person = await callee('uas-callee-busy-486');
     const started = await api('POST', '/v1/verifications', {
       channel: 'call',
       to: ALICE,
@@ -337,8 +326,7 @@ describe('outbound verification calls through the lab', () => {
   });
 
   test('the CLI queues a call and the running app places it (the queue is shared through Postgres)', async () => {
-    const person = callee('uas-callee-busy-486');
-    await new Promise((r) => setTimeout(r, 300));
+    const person = await callee('uas-callee-busy-486');
     const r = await run(
       'node',
       [
@@ -373,8 +361,7 @@ describe('outbound verification calls through the lab', () => {
       requireContact: false,
     });
     expect(made.status).toBe(201);
-    const person = callee('uas-callee-busy-486');
-    await new Promise((r) => setTimeout(r, 300));
+    const person = await callee('uas-callee-busy-486');
     const started = await api('POST', '/v1/verifications', {
       channel: 'call',
       to: '+12025550142',
