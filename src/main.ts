@@ -148,22 +148,14 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
         },
         log,
       }),
-      async verificationStatus(id) {
-        const { rows } = await pool.query<{ status: string }>(
-          'SELECT status FROM verifications WHERE id = $1',
-          [id],
-        );
-        return rows[0]?.status ?? null;
-      },
+      verificationStatus: async (id) => (await verifications.get(id))?.status ?? null,
       endpointFor: (e164) => dialString.replace('{number}', e164),
       async smsAfterCall(to, verificationId, code) {
-        const [settings, expires] = await Promise.all([
+        const [settings, v] = await Promise.all([
           configStore.getSettings(),
-          pool.query<{ expires_at: Date }>('SELECT expires_at FROM verifications WHERE id = $1', [
-            verificationId,
-          ]),
+          verifications.get(verificationId),
         ]);
-        const left = (expires.rows[0]?.expires_at.getTime() ?? Date.now()) - Date.now();
+        const left = (v?.expiresAt.getTime() ?? Date.now()) - Date.now();
         const abort = new AbortController();
         const timer = setTimeout(() => abort.abort(), settings.sendTimeoutMs);
         try {
