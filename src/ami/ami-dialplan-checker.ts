@@ -87,10 +87,10 @@ export function createAmiDialplanChecker(opts: AmiDialplanCheckerOptions): AmiDi
 
   /** Stasis() lines that start this app, each with the previous hop the app will see. */
   async function stasisLines(): Promise<
-    { line: DialplanLine; hop: string; routeArg: boolean; bail: boolean }[]
+    { line: DialplanLine; hop: string; routeArg: boolean; verifies: boolean }[]
   > {
     const lines = await showDialPlan({});
-    const out: { line: DialplanLine; hop: string; routeArg: boolean; bail: boolean }[] = [];
+    const out: { line: DialplanLine; hop: string; routeArg: boolean; verifies: boolean }[] = [];
     for (const line of lines) {
       if (line.application.toLowerCase() !== 'stasis') continue;
       const [appArg = '', ...rest] = splitAppArgs(line.appdata);
@@ -100,13 +100,13 @@ export function createAmiDialplanChecker(opts: AmiDialplanCheckerOptions): AmiDi
       // a route argument replaces the context as the previous hop.
       const args = parseStasisArgs(rest);
       const route = args.route?.trim();
-      // action=bail is the sub-IVR's * (skip verification) and callback=<profile> a call-back
+      // action=bail is the sub-IVR's * (skip verification) and callback=<number> a call-back
       // number of outbound calls: ways into the app, not into verifying a caller.
-      const bail = args.action === 'bail' || args.callback !== undefined;
+      const verifies = args.action !== 'bail' && args.callback === undefined;
       out.push(
         route
-          ? { line, hop: route, routeArg: true, bail }
-          : { line, hop: line.context, routeArg: false, bail },
+          ? { line, hop: route, routeArg: true, verifies }
+          : { line, hop: line.context, routeArg: false, verifies },
       );
     }
     return out;
@@ -167,7 +167,7 @@ export function createAmiDialplanChecker(opts: AmiDialplanCheckerOptions): AmiDi
 
     async findStasisEntry(hop: string) {
       if (badName('previous hop', hop)) return null;
-      const candidates = (await stasisLines()).filter((s) => s.hop === hop && !s.bail);
+      const candidates = (await stasisLines()).filter((s) => s.hop === hop && s.verifies);
       let best: DialplanLine | null = null;
       // Strictly lower only: among equal priorities the first in Asterisk's listing stays.
       for (const { line } of candidates) if (!best || line.priority < best.priority) best = line;
