@@ -49,7 +49,7 @@ export interface CallAttemptStore {
   pendingFor(
     e164: string,
     profile: string,
-  ): Promise<{ verificationId: string; codeLength: number; attempt: number } | null>;
+  ): Promise<{ verificationId: string; codeLength: number; attempt: number; customCode: boolean } | null>;
 }
 
 export interface OutboundCallerDeps {
@@ -124,7 +124,7 @@ const BUSY_CAP_RETRY_S = 2;
 export function createOutboundCaller(deps: OutboundCallerDeps) {
   const retryDelayMs = deps.retryDelayMs ?? 60_000;
   /** The code to say or send: the client's own (sealed in the job), else derived from the id. */
-  const codeOf = (job: OutboundCallJob): string =>
+  const codeOf = (job: Pick<OutboundCallJob, 'verificationId' | 'codeLength' | 'sealedCode'>): string =>
     job.sealedCode
       ? unsealCode(deps.secret, job.verificationId, job.sealedCode)
       : deriveCode(deps.secret, job.verificationId, job.codeLength);
@@ -164,24 +164,33 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
       });
       return outcome.status;
     }
-    const answeredAt = deps.clock.now();
     try {
-      const code = profile.mode === 'read' ? codeOf(job) : null;
-      const result = await deps.flow.run(outcome.call, {
-        verificationId: job.verificationId,
-        profile: { ...profile, codeLength: job.codeLength },
-        code,
-      });
-      await deps.attempts.ended(job.verificationId, n, {
-        status: result.status,
-        answeredAt,
-        timesSaid: result.timesSaid,
-        checks: result.checks,
-      });
-      return result.status;
+      return await answered(outcome.call, job, profile, n);
     } finally {
       outcome.finished();
     }
+  }
+
+  /** An answered call, placed or called back: the script, then the attempt's end recorded. */
+  async function answered(
+    call: CallVerbs,
+    job: Pick<OutboundCallJob, 'verificationId' | 'codeLength' | 'sealedCode'>,
+    profile: CallProfile,
+    n: number,
+  ): Promise<CallAttemptStatus> {
+    const answeredAt = deps.clock.now();
+    const result = await deps.flow.run(call, {
+      verificationId: job.verificationId,
+      profile: { ...profile, codeLength: job.codeLength },
+      code: profile.mode === 'read' ? codeOf(job) : null,
+    });
+    await deps.attempts.ended(job.verificationId, n, {
+      status: result.status,
+      answeredAt,
+      timesSaid: result.timesSaid,
+      checks: result.checks,
+    });
+    return result.status;
   }
 
   /**
@@ -266,7 +275,8 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
       const profile = await deps.profiles.findByCallbackNumber(dialed);
       const pending =
         profile?.enabled && caller ? await deps.attempts.pendingFor(caller, profile.name) : null;
-      if (!profile || !pending) {
+      // A client's own code travels sealed only in the queued call's job: a call-back cannot say it.
+      if (!profile || !pending || (profile.mode === 'read' && pending.customCode)) {
         deps.log.info('call-back refused', { dialed, profile: profile?.name ?? null });
         await call.answer();
         await call.play(['sound:pinverify/invalid-request']);
@@ -276,18 +286,11 @@ export function createOutboundCaller(deps: OutboundCallerDeps) {
       await call.answer();
       // The profile's prompt set, as on the call it places (sounds/<locale>/...).
       await call.setVariable('CHANNEL(language)', profile.locale);
-      const { verificationId, codeLength, attempt } = pending;
+      const { verificationId, attempt } = pending;
       await deps.attempts.started({ verificationId, profile: profile.name, attempt, channelId });
-      const code = profile.mode === 'read' ? deriveCode(deps.secret, verificationId, codeLength) : null;
-      const result = await deps.flow.run(call, { verificationId, profile: { ...profile, codeLength }, code });
-      await deps.attempts.ended(verificationId, attempt, {
-        status: result.status,
-        answeredAt: deps.clock.now(),
-        timesSaid: result.timesSaid,
-        checks: result.checks,
-      });
-      deps.onFinished?.(verificationId, result.status);
-      return result.status;
+      const status = await answered(call, pending, profile, attempt);
+      deps.onFinished?.(verificationId, status);
+      return status;
     },
 
     /** Checks the profile and queues the first attempt. Rejects when the call cannot be queued. */

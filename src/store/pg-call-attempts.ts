@@ -58,19 +58,29 @@ export class PgCallAttemptStore implements CallAttemptStore {
   async pendingFor(
     e164: string,
     profile: string,
-  ): Promise<{ verificationId: string; codeLength: number; attempt: number } | null> {
-    const { rows } = await this.db.query<{ id: string; code_length: number; attempts: number }>(
-      `SELECT v.id, v.code_length, max(c.attempt) AS attempts
+  ): Promise<{ verificationId: string; codeLength: number; attempt: number; customCode: boolean } | null> {
+    const { rows } = await this.db.query<{
+      id: string;
+      code_length: number;
+      custom_code: boolean;
+      attempts: number;
+    }>(
+      `SELECT v.id, v.code_length, v.custom_code, max(c.attempt) AS attempts
          FROM verifications v JOIN verification_calls c ON c.verification_id = v.id
         WHERE v.channel = 'call' AND v.status = 'pending' AND v.expires_at > now()
           AND v.destination = $1 AND c.profile = $2
-        GROUP BY v.id, v.code_length, v.created_at
+        GROUP BY v.id, v.code_length, v.custom_code, v.created_at
         ORDER BY v.created_at DESC LIMIT 1`,
       [e164, profile],
     );
     const row = rows[0];
     return row
-      ? { verificationId: row.id, codeLength: row.code_length, attempt: Number(row.attempts) + 1 }
+      ? {
+          verificationId: row.id,
+          codeLength: row.code_length,
+          attempt: Number(row.attempts) + 1,
+          customCode: row.custom_code,
+        }
       : null;
   }
 

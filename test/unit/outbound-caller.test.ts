@@ -78,7 +78,8 @@ function setup(opts: {
   const scripts: ScriptJob[] = [];
   const sms: Array<{ to: string; code: string }> = [];
   const finished: string[] = [];
-  let pending: { verificationId: string; codeLength: number; attempt: number } | null = null;
+  let pending: { verificationId: string; codeLength: number; attempt: number; customCode: boolean } | null =
+    null;
   // The durable queue, in memory: a job runs when its time comes on the fake clock.
   const queued: Array<{ call: QueuedCall; afterSeconds: number }> = [];
   const runs: Promise<void>[] = [];
@@ -304,11 +305,20 @@ describe('the queue', () => {
 describe('call-back', () => {
   it('from the number with a pending verification: the same script, recorded as the next attempt', async () => {
     const t = setup({ outcomes: [] });
-    t.setPending({ verificationId: VE, codeLength: 6, attempt: 3 });
+    t.setPending({ verificationId: VE, codeLength: 6, attempt: 3, customCode: false });
     const call = fakeCall();
     expect(await t.caller.callBack(call, TO, '7101', 'chan-1')).toBe('delivered');
     expect(t.started).toEqual([{ verificationId: VE, profile: 'lab-read', attempt: 3, channelId: 'chan-1' }]);
     expect(t.scripts[0]).toMatchObject({ code: deriveCode(SECRET, VE, 6) });
+  });
+
+  it("a read-mode call-back of a client's own code is refused: only the queued call had it, sealed", async () => {
+    const t = setup({ outcomes: [] });
+    t.setPending({ verificationId: VE, codeLength: 4, attempt: 2, customCode: true });
+    const call = fakeCall();
+    expect(await t.caller.callBack(call, TO, '7101', 'chan-3')).toBe('failed');
+    expect(call.played).toEqual([['sound:pinverify/invalid-request']]);
+    expect(t.scripts).toEqual([]);
   });
 
   test.each([
@@ -317,7 +327,7 @@ describe('call-back', () => {
     ['a number that is no profile’s', TO, '7999'],
   ])('from %s: "Invalid request" and hang up, no script', async (_who, caller, dialed) => {
     const t = setup({ outcomes: [] });
-    t.setPending({ verificationId: VE, codeLength: 6, attempt: 2 });
+    t.setPending({ verificationId: VE, codeLength: 6, attempt: 2, customCode: false });
     const call = fakeCall();
     expect(await t.caller.callBack(call, caller, dialed, 'chan-2')).toBe('failed');
     expect(call.played).toEqual([['sound:pinverify/invalid-request']]);
