@@ -14,6 +14,11 @@ export interface AmiClient {
    * and with a plain Error when the connection is lost first or the deadline passes.
    */
   actionList(fields: Record<string, string>, timeoutMs?: number): Promise<AmiListResult>;
+  /**
+   * Every event named `name` (case-insensitive, e.g. DialBegin) the user's read classes allow;
+   * keys lower-case as asterisk-manager delivers them. Survives reconnects (the library's own).
+   */
+  onEvent(name: string, handler: (event: Record<string, unknown>) => void): void;
   connected(): boolean;
   close(): void;
 }
@@ -98,6 +103,12 @@ export function createAmiClient(opts: AmiOptions): AmiClient {
   });
 
   return {
+    onEvent(name, handler) {
+      const wanted = name.toLowerCase();
+      ami.on('managerevent', (event: Record<string, unknown>) => {
+        if (typeof event.event === 'string' && event.event.toLowerCase() === wanted) handler(event);
+      });
+    },
     action(fields, timeoutMs = 3000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(

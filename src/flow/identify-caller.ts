@@ -16,8 +16,12 @@ export async function identifyCaller(ctx: CallContext, contacts: ContactDirector
     ctx.audit('lookup', { count: 0, caller: caller.kind });
     throw new FlowEnd('no_match');
   }
-  const found = await ctx.db('looking up the caller', () => contacts.findByPhone(caller.e164, 2));
-  ctx.audit('lookup', { count: found.length });
+  // Up to 5: a shared number's contacts are listed on the agent's screen pop to pick from.
+  const found = await ctx.db('looking up the caller', () => contacts.findByPhone(caller.e164, 5));
+  ctx.audit(
+    'lookup',
+    found.length > 1 ? { count: found.length, contactIds: found.map((c) => c.id) } : { count: found.length },
+  );
   ctx.log.info('caller looked up', {
     callId: ctx.entry.callId,
     caller: maskPhone(caller.e164),

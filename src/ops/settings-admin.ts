@@ -41,8 +41,15 @@ function isSettingKey(key: string): key is SettingKey {
  * API callers send JSON and their values are taken as they are.
  */
 export function coerceSettingText(key: SettingKey, text: string): unknown {
+  const t = text.trim();
+  if (typeof DEFAULT_SETTINGS[key] === 'boolean') {
+    // The words an operator types for a switch; anything else is left for the schema to refuse.
+    if (/^(true|on|yes|1)$/i.test(t)) return true;
+    if (/^(false|off|no|0)$/i.test(t)) return false;
+    return text;
+  }
   if (typeof DEFAULT_SETTINGS[key] !== 'number') return text;
-  return /^-?[0-9]+$/.test(text.trim()) ? Number(text.trim()) : text;
+  return /^-?[0-9]+$/.test(t) ? Number(t) : text;
 }
 
 /** Edit distance, to suggest the key a typo meant. */

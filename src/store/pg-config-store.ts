@@ -6,11 +6,12 @@
  */
 import NodeCache from 'node-cache';
 import { systemClock, type Clock, type TimerHandle } from '../call/clock';
-import { Client, type ClientConfig, Pool } from 'pg';
+import type { ClientConfig, Pool } from 'pg';
 import type { ConfigStore, MessageTemplate, TemplateStore } from '../flow/ports';
 import type { DeliveryChannel, FlowSettings, Route } from '../domain';
 import { DEFAULT_TEMPLATES } from './config-defaults';
 import { errorMessage, silentLogger, type Queryable, type StoreLogger } from './db';
+import { startPgListener, type PgListener, type PgListenerOptions } from './pg-listener';
 import { parseSettings, templateProblem, type SettingIssue } from './settings-schema';
 
 export const CONFIG_CHANNEL = 'pinverify_config';
@@ -232,109 +233,26 @@ export class PgConfigStore implements ConfigStore, TemplateStore {
   }
 }
 
-export interface ConfigListenerOptions {
-  logger?: StoreLogger;
-  /** First reconnect delay; doubles on each failure up to maxReconnectDelayMs. */
-  reconnectDelayMs?: number;
-  maxReconnectDelayMs?: number;
-}
-
-export interface ConfigListener {
-  /** Resolves once LISTEN is active for the first time. */
-  readonly ready: Promise<void>;
-  isListening(): boolean;
-  close(): Promise<void>;
-}
+export type ConfigListenerOptions = PgListenerOptions;
+export type ConfigListener = PgListener;
 
 /**
- * Keeps one dedicated connection (LISTEN does not mix with a pool, whose connections come and
- * go) listening on pinverify_config and calls store.invalidate() on every notification.
- * Reconnects with backoff when the connection drops, and invalidates again once back, since
- * changes made meanwhile were not announced to it.
+ * Calls store.invalidate() on every pinverify_config notification, and again after each
+ * reconnect, since changes made meanwhile were not announced.
  */
 export function startConfigListener(
   source: Pool | string | ClientConfig,
   store: { invalidate(): void },
   options: ConfigListenerOptions = {},
 ): ConfigListener {
-  const logger = options.logger ?? silentLogger;
-  const initialDelay = options.reconnectDelayMs ?? 1000;
-  const maxDelay = options.maxReconnectDelayMs ?? 30_000;
-  const base: ClientConfig =
-    source instanceof Pool
-      ? { ...source.options }
-      : typeof source === 'string'
-        ? { connectionString: source }
-        : source;
-  // The listener is idle most of the time: TCP keepalive is what notices a dead server.
-  const config: ClientConfig = { ...base, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
-
-  let client: Client | null = null;
-  let listening = false;
-  let closed = false;
-  let timer: NodeJS.Timeout | null = null;
-  let delay = initialDelay;
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
-  });
-
-  const lost = (c: Client, err: unknown): void => {
-    if (client !== c) return; // already handled (error followed by end, or closed by us)
-    client = null;
-    listening = false;
-    c.end().catch(() => undefined);
-    if (closed) return;
-    logger.warn('config listener lost its database connection, reconnecting', {
-      error: errorMessage(err),
-      retryInMs: delay,
-    });
-    // Whatever is cached may already be stale; the TTL alone would take longer.
-    store.invalidate();
-    timer = setTimeout(() => {
-      timer = null;
-      void connect();
-    }, delay);
-    timer.unref();
-    delay = Math.min(delay * 2, maxDelay);
-  };
-
-  const connect = async (): Promise<void> => {
-    if (closed) return;
-    const c = new Client(config);
-    client = c;
-    // Registered first and kept: an 'error' event without a listener would crash the process.
-    c.on('error', (err) => lost(c, err));
-    c.on('end', () => lost(c, new Error('connection ended')));
-    c.on('notification', (msg) => {
-      if (msg.channel === CONFIG_CHANNEL) store.invalidate();
-    });
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${CONFIG_CHANNEL}`);
-      if (client !== c) return;
-      listening = true;
-      delay = initialDelay;
-      store.invalidate();
-      markReady();
-    } catch (err) {
-      lost(c, err);
-    }
-  };
-
-  void connect();
-
-  return {
-    ready,
-    isListening: () => listening,
-    async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
-      const c = client;
-      client = null;
-      listening = false;
-      if (c) await c.end().catch(() => undefined);
+  return startPgListener(
+    source,
+    CONFIG_CHANNEL,
+    {
+      onNotify: () => store.invalidate(),
+      onConnected: () => store.invalidate(),
+      onLost: () => store.invalidate(),
     },
-  };
+    { ...options, name: 'config listener' },
+  );
 }

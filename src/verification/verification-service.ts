@@ -48,6 +48,11 @@ export interface StartRequest {
   actor?: string | null;
   /** The client's own code (API only); otherwise one is made. */
   customCode?: string;
+  /**
+   * Somewhere other than the contact's address on file (the desk's discouraged override),
+   * normalised by the caller (E.164, lower-case email). Limits count it as its own destination.
+   */
+  destination?: string;
 }
 
 export type SendResult =
@@ -179,7 +184,7 @@ export class VerificationService {
   async start(req: StartRequest, signal?: AbortSignal): Promise<SendResult> {
     const s = await this.deps.settings();
     const now = this.deps.clock.now();
-    const destination = destinationOf(req.contact, req.channel);
+    const destination = req.destination ?? destinationOf(req.contact, req.channel);
     if (!destination) throw new Error(`contact ${req.contact.id} has no ${req.channel} destination on file`);
     const id = (this.deps.newId ?? newVerificationId)();
     const code = req.customCode ?? deriveCode(this.deps.secret, id, s.codeLength);

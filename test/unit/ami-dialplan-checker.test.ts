@@ -107,6 +107,7 @@ function fakeAmi(dialplan: Line[] = DIALPLAN) {
         events: lines.map((l) => event(l, 'a1')),
       };
     }),
+    onEvent: () => undefined,
     connected: () => true,
     close() {
       ami.closed++;

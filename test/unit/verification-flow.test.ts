@@ -111,7 +111,7 @@ describe('verification flow: success', () => {
       validityMinutes: 5,
       companyName: 'Example Corp',
     });
-    expect(h.contacts.lookups).toEqual([{ e164: CALLER, limit: 2 }]);
+    expect(h.contacts.lookups).toEqual([{ e164: CALLER, limit: 5 }]);
   });
 
   it('verifies by SMS', async () => {
@@ -291,7 +291,7 @@ describe('verification flow: who is calling', () => {
     const call = await h.run();
     expect(call.outcome).toMatchObject({ result: 'failed', reason: 'multi_match', contactId: null });
     expect(call.playbacks).toEqual([['connecting']]);
-    expect(h.audit.details('lookup')).toEqual([{ count: 2 }]);
+    expect(h.audit.details('lookup')).toEqual([{ count: 2, contactIds: [7, 8] }]);
     expect(h.delivery.sent).toHaveLength(0);
   });
 
@@ -315,7 +315,7 @@ describe('verification flow: who is calling', () => {
     const h = createFlowHarness({ entry: { callerId: '(202) 555-0123' } });
     const call = await h.run([on('choose-method').press('1'), on('enter-code').press(code())]);
     expect(call.outcome.reason).toBe('ok');
-    expect(h.contacts.lookups).toEqual([{ e164: CALLER, limit: 2 }]);
+    expect(h.contacts.lookups).toEqual([{ e164: CALLER, limit: 5 }]);
   });
 
   it('fails with delivery_failed when the contact has no email and no mobile', async () => {

@@ -1,7 +1,8 @@
 /**
  * coerceSettingText: a value typed on the command line is text; a number setting gets a number
  * only when the text is a whole number, so "8" saves 8 but "8.5", "abc" or "" stay text and are
- * refused by the settings admin naming the key, instead of becoming NaN or 0.
+ * refused by the settings admin naming the key, instead of becoming NaN or 0. A switch (true/false)
+ * takes true/on/yes/1 and false/off/no/0.
  */
 import { coerceSettingText, SETTING_KEYS } from '../../../src/ops/settings-admin';
 import { DEFAULT_SETTINGS } from '../../../src/store/config-defaults';
@@ -26,10 +27,28 @@ describe('coerceSettingText', () => {
     expect(coerceSettingText('defaultCountry', 'US')).toBe('US');
   });
 
-  it('knows every setting, number or text, from the defaults', () => {
+  it.each([
+    ['true', true],
+    ['ON', true],
+    ['yes', true],
+    ['1', true],
+    [' false ', false],
+    ['off', false],
+    ['No', false],
+    ['0', false],
+  ])('turns %j into %j for a switch (requireTicket)', (text, value) => {
+    expect(coerceSettingText('requireTicket', text)).toBe(value);
+  });
+
+  it.each(['maybe', '', '2', 'truee'])('leaves %j as text for a switch, to be refused', (text) => {
+    expect(coerceSettingText('ticketNoteIncludesCode', text)).toBe(text);
+  });
+
+  it('knows every setting, number, switch or text, from the defaults', () => {
     expect([...SETTING_KEYS].sort()).toEqual(Object.keys(DEFAULT_SETTINGS).sort());
     for (const key of SETTING_KEYS) {
-      const expected = typeof DEFAULT_SETTINGS[key] === 'number' ? 7 : '7';
+      const kind = typeof DEFAULT_SETTINGS[key];
+      const expected = kind === 'number' ? 7 : '7';
       expect([key, coerceSettingText(key, '7')]).toEqual([key, expected]);
     }
   });
