@@ -148,6 +148,14 @@ export const appConfigSchema = z.object({
     .int()
     .min(1)
     .default(10),
+  /**
+   * The desk's session cookie is Secure (sent over HTTPS only): default on, except in the lab,
+   * whose desk is plain HTTP on 127.0.0.1. Behind a TLS proxy leave it on.
+   */
+  DESK_COOKIE_SECURE: z
+    .enum(['true', 'false'], { error: 'DESK_COOKIE_SECURE must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true')),
   LOG_LEVEL: z
     .enum(['error', 'warn', 'info', 'debug'], { error: 'LOG_LEVEL must be error, warn, info or debug' })
     .default('info'),

@@ -36,6 +36,13 @@ export interface FlowSettings {
   pinWebhookUrl: string;
   /** Deadline for the CRM's answer, in ms; late or failed is internal_error, never a match. */
   pinWebhookTimeoutMs: number;
+  /** The desk refuses to send a code until the agent gives a ticket reference (seed 001). */
+  requireTicket: boolean;
+  /**
+   * Ticket notes carry the code itself. Off by default: a code in a ticket can be replayed by
+   * whoever reads the ticket while it is valid, and ticket systems keep it for ever.
+   */
+  ticketNoteIncludesCode: boolean;
 }
 
 export const PIN_SOURCES = ['database', 'webhook'] as const;

@@ -16,6 +16,7 @@ import { ENDPOINTS, scopeOf, type Endpoint } from './admin-endpoints';
 import type { HealthReport } from './health-check';
 import { buildOpenApi } from './openapi';
 import type { RequestLimiter } from './request-limiter';
+import { registerDesk, type DeskDeps } from '../desk/desk-endpoints';
 
 export interface AdminLogger {
   info(msg: string, meta?: Record<string, unknown>): void;
@@ -34,6 +35,8 @@ export interface AdminServerDeps {
   limiter?: RequestLimiter;
   /** Prometheus text for GET /metrics (behind an API key); absent: no /metrics. */
   metrics?: { contentType: string; text(): Promise<string> };
+  /** The agent's desk under /desk (absent: no desk). */
+  desk?: DeskDeps;
 }
 
 const STATUS: Record<OpsError['kind'], number> = {
@@ -188,6 +191,9 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
     const limiter = deps.limiter;
     // One budget per client: the API key's public prefix, or the address without a key.
     app.addHook('onRequest', async (req, reply) => {
+      // The desk has its own limits (sign-in attempts) and sessions; a whole office behind one
+      // address must not share the API's per-address budget.
+      if (req.url === '/desk' || req.url.startsWith('/desk/')) return;
       const key = bearer(req);
       const m = key ? /^pvk_([0-9a-f]{12})_/.exec(key) : null;
       const client = m ? `key:${m[1]}` : `ip:${req.ip}`;
@@ -270,5 +276,7 @@ export function createAdminServer(deps: AdminServerDeps): FastifyInstance {
     });
   };
   ENDPOINTS.forEach(register);
+  const desk = deps.desk;
+  if (desk) void app.register(async (scope) => registerDesk(scope, desk));
   return app;
 }

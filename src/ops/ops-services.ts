@@ -3,6 +3,8 @@
  * admin HTTP API (src/http). Both only parse their own input syntax and print; validation,
  * PBX checks, change records and the SQL live here, so the two cannot drift apart.
  */
+import { createAgentAdmin } from '../desk/agent-admin';
+import { createPasswordHasher } from '../desk/agent-password';
 import { createApiKeyAdmin } from './api-key-admin';
 import { createCallHistory } from './call-history';
 import { recentConfigChanges } from './config-change-log';
@@ -26,6 +28,7 @@ export function createOpsServices(deps: OpsDeps) {
     apiKeys: createApiKeyAdmin(deps),
     verifications: createVerificationAdmin(deps),
     pins: createPinAdmin(deps),
+    agents: createAgentAdmin({ pool: deps.pool, hasher: createPasswordHasher(), actor: deps.actor }),
     changes: (limit = 20) => recentConfigChanges(deps.pool, limit),
   };
 }

@@ -36,6 +36,8 @@ export const DEFAULT_SETTINGS: Readonly<FlowSettings> = Object.freeze({
   pinSource: 'database',
   pinWebhookUrl: '',
   pinWebhookTimeoutMs: 3000,
+  requireTicket: false,
+  ticketNoteIncludesCode: false,
 });
 
 // Every message says we will never ask for the code any other way: the code only ever goes

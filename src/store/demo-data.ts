@@ -7,6 +7,7 @@
 import type { Pool } from 'pg';
 import { withTransaction } from './db';
 import type { CallProfile, RouteMode } from '../domain';
+import { createPasswordHasher } from '../desk/agent-password';
 import { createArgon2PinHasher } from '../pin/pin-hasher';
 import type { NewContact } from './pg-contact-admin';
 import { PgPinStore } from './pg-pin-store';
@@ -137,6 +138,16 @@ export const DEMO_SETTINGS = Object.freeze({
   maxSendsPerDestinationPerDay: 10_000,
 });
 
+/**
+ * The lab's desk agents (/desk): Sam answers Support's phone 2001 and its queue 2901, Lee the
+ * default destinations. One published lab password: never use these outside the lab.
+ */
+export const DEMO_AGENT_PASSWORD = 'lab-desk-password';
+export const DEMO_AGENTS = Object.freeze([
+  { login: 'sam', name: 'Sam Support', extensions: ['2001', '2901'], role: 'agent' },
+  { login: 'lee', name: 'Lee Lead', extensions: ['2000', '2900'], role: 'supervisor' },
+] as const);
+
 /** Serialises concurrent loads (two lab scripts), which would otherwise both insert contacts. */
 const DEMO_LOCK_KEY = '7486172302';
 
@@ -150,8 +161,17 @@ export async function loadDemoData(
       Object.entries(DEMO_PINS).map(async ([name, pin]) => [name, await hasher.hash(pin)] as const),
     ),
   );
+  const agentHash = await createPasswordHasher().hash(DEMO_AGENT_PASSWORD);
   return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [DEMO_LOCK_KEY]);
+
+    for (const a of DEMO_AGENTS)
+      await client.query(
+        `INSERT INTO agents (login, name, extensions, role, password_hash) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (login) DO UPDATE SET name = EXCLUDED.name, extensions = EXCLUDED.extensions,
+           role = EXCLUDED.role, password_hash = EXCLUDED.password_hash`,
+        [a.login, a.name, a.extensions, a.role, agentHash],
+      );
 
     const routes = Object.values(DEMO_ROUTES);
     for (const r of routes) {

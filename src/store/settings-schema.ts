@@ -69,6 +69,8 @@ export const SETTING_SCHEMAS: { readonly [K in keyof FlowSettings]: z.ZodType<Fl
   }),
   // A caller waits in silence meanwhile.
   pinWebhookTimeoutMs: int(500, 10_000),
+  requireTicket: z.boolean(),
+  ticketNoteIncludesCode: z.boolean(),
 };
 
 /** Why a URL may not receive PINs, or null: http(s) only, and plain http only to this machine. */
@@ -223,4 +225,7 @@ export const SETTING_DOCS: { readonly [K in keyof FlowSettings]: string } = {
     "where PINs are checked: database (argon2id hashes in pinverify) or webhook (the customer's CRM)",
   pinWebhookUrl: 'the CRM URL pinverify POSTs {caller, pin, route} to, signed (pinSource webhook)',
   pinWebhookTimeoutMs: 'deadline for the CRM to answer a PIN check, in ms (500-10000)',
+  requireTicket: 'the desk sends no code until the agent gives a ticket reference (true/false)',
+  ticketNoteIncludesCode:
+    'ticket notes include the code itself (true/false; off by default: a code in a ticket can be replayed)',
 };
