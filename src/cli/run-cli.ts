@@ -11,6 +11,7 @@ import { CliContext, type CliOverrides } from './cli-context';
 import { CliUsageError, databaseUrl, loadCliEnv } from './cli-env';
 import type { CliIo } from './cli-io';
 import { EXIT } from './exit-codes';
+import { registerAgentsCommands } from './commands/agents-command';
 import { registerApiKeysCommands } from './commands/api-keys-command';
 import { registerCallsCommands } from './commands/calls-command';
 import { registerContactsCommands } from './commands/contacts-command';
@@ -21,6 +22,7 @@ import { registerSettingsCommands } from './commands/settings-command';
 import { registerSetupCommands } from './commands/setup-command';
 import { registerTemplatesCommands } from './commands/templates-command';
 import { registerVerificationsCommands } from './commands/verifications-command';
+import { registerWebhooksCommands } from './commands/webhooks-command';
 
 export { EXIT };
 
@@ -63,6 +65,8 @@ ARI_URL/ARI_USER/ARI_PASSWORD (test-call), SINK_URL (test-call reading codes fro
   registerVerificationsCommands(program, ctx);
   registerPinsCommands(program, ctx);
   registerApiKeysCommands(program, ctx);
+  registerAgentsCommands(program, ctx);
+  registerWebhooksCommands(program, ctx);
   registerSetupCommands(program, ctx);
   for (const register of extra) register(program, ctx);
 

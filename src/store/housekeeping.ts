@@ -3,11 +3,12 @@
  * - pending verifications past their expiry become `expired` and lose their code hash;
  * - send records older than the longest send window (24 h, plus a day's margin) are deleted;
  * - verifications, failed-check records, calls and their events older than the retention
- *   setting are deleted.
+ *   setting are deleted; so are desk pops, agent actions and webhook events nobody waits for.
  */
 import type { Pool } from 'pg';
 import { systemClock, type Clock } from '../call/clock';
 import type { ConfigStore } from '../flow/ports';
+import { pruneWebhookEvents } from '../webhooks/webhook-admin';
 import { runIfDue, type JobRun } from './scheduled-jobs';
 
 export async function housekeep(pool: Pool, retentionDays: number): Promise<Record<string, number>> {
@@ -24,7 +25,15 @@ export async function housekeep(pool: Pool, retentionDays: number): Promise<Reco
   const calls = await q(`DELETE FROM calls WHERE started_at < ${cutoff}`, [retentionDays]);
   // Admin API rate-limit windows that have ended (rate-limiter-flexible's expire is epoch ms).
   const rateLimits = await q('DELETE FROM api_rate_limits WHERE expire < $1', [Date.now()]);
-  return { expired, sends, verifications, failures, calls, rateLimits };
+  // Desk sessions past their end or idle too long (src/desk/pg-agent-store.ts), and old pops.
+  const sessions = await q(
+    "DELETE FROM agent_sessions WHERE expires_at <= now() OR last_seen_at <= now() - interval '2 hours'",
+  );
+  const pops = await q(`DELETE FROM desk_pops WHERE at < ${cutoff}`, [retentionDays]);
+  const agentActions = await q(`DELETE FROM agent_actions WHERE at < ${cutoff}`, [retentionDays]);
+  // Webhook events past retention that no endpoint still waits for (deliveries go with them).
+  const events = await pruneWebhookEvents(pool, retentionDays);
+  return { expired, sends, verifications, failures, calls, rateLimits, sessions, pops, agentActions, events };
 }
 
 export interface HousekeepingOptions {
