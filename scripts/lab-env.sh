@@ -23,6 +23,15 @@
 : "${TWILIO_SINK_PORT:=8025}"
 : "${TWILIO_API_BASE_URL:=http://127.0.0.1:${TWILIO_SINK_PORT}}"
 : "${SMTP_SINK_PORT:=${SMTP_PORT}}"
+# The desk's ticket notes go to the lab's Zendesk stand-in (src/lab/ticket-stand-ins.ts), which
+# accepts these published lab credentials; the webhook sink (src/lab/webhook-sink.ts) is the lab's
+# subscriber to verification and call events (demo data subscribes it).
+: "${WEBHOOK_SINK_PORT:=8026}"
+: "${TICKET_STAND_IN_PORT:=8027}"
+: "${TICKET_SYSTEM:=zendesk}"
+: "${ZENDESK_URL:=http://127.0.0.1:${TICKET_STAND_IN_PORT}}"
+: "${ZENDESK_EMAIL:=desk@lab.pinverify.test}"
+: "${ZENDESK_API_TOKEN:=lab-only-zendesk-api-token}"
 : "${LAB_SOFTPHONE_PASSWORD:=softphone-lab}"
 : "${LOG_LEVEL:=info}"
 # A lab: the published secrets above are accepted and the SMTP sink needs no TLS. Never set in production.
@@ -37,4 +46,5 @@
 : "${PINVERIFY_LAB_DATABASE_URL:=postgres://pinverify:pinverify@127.0.0.1:5432/pinverify}"
 export ARI_URL ARI_USER ARI_PASSWORD ARI_APP AMI_HOST AMI_PORT AMI_USER AMI_SECRET AMI_CLI_USER AMI_CLI_SECRET PINVERIFY_CODE_SECRET \
   SMTP_HOST SMTP_PORT SMTP_FROM TWILIO_ACCOUNT_SID TWILIO_AUTH_TOKEN TWILIO_FROM TWILIO_SINK_PORT \
-  TWILIO_API_BASE_URL SMTP_SINK_PORT LAB_SOFTPHONE_PASSWORD LOG_LEVEL PINVERIFY_LAB_DATABASE_URL SHUTDOWN_DRAIN_MS PINVERIFY_LAB OUTBOUND_DIAL
+  TWILIO_API_BASE_URL SMTP_SINK_PORT LAB_SOFTPHONE_PASSWORD LOG_LEVEL PINVERIFY_LAB_DATABASE_URL SHUTDOWN_DRAIN_MS PINVERIFY_LAB OUTBOUND_DIAL \
+  WEBHOOK_SINK_PORT TICKET_STAND_IN_PORT TICKET_SYSTEM ZENDESK_URL ZENDESK_EMAIL ZENDESK_API_TOKEN

@@ -119,15 +119,16 @@ password = $ARI_PASSWORD
 password_format = plain
 EOF
   # Least rights (asterisk-conf/production/manager_pinverify.conf explains each class): the app
-  # sends UserEvents (write user) and asks ShowDialPlan (write reporting), and reads nothing; the
-  # CLI reads call, dialplan and user events for test-call and asks ShowDialPlan. Neither may
+  # sends UserEvents (write user), asks ShowDialPlan (write reporting) and reads only DialBegin
+  # (read call, filtered: the desk's screen pops); the CLI reads call, dialplan and user events for test-call and asks ShowDialPlan. Neither may
   # Originate, run system commands or change the dialplan.
   cat >"$etc/manager-users.conf" <<EOF
 [$AMI_USER]
 secret = $AMI_SECRET
 deny = 0.0.0.0/0.0.0.0
 permit = 127.0.0.1/255.255.255.255
-read =
+read = call
+eventfilter = Event: DialBegin
 write = user,reporting
 
 [$AMI_CLI_USER]
@@ -320,8 +321,24 @@ TWILIO_ACCOUNT_SID=$TWILIO_ACCOUNT_SID
 TWILIO_AUTH_TOKEN=$TWILIO_AUTH_TOKEN
 TWILIO_FROM=$TWILIO_FROM
 TWILIO_API_BASE_URL=$TWILIO_API_BASE_URL
+# Desk ticket notes: the lab's Zendesk stand-in.
+TICKET_SYSTEM=$TICKET_SYSTEM
+ZENDESK_URL=$ZENDESK_URL
+ZENDESK_EMAIL=$ZENDESK_EMAIL
+ZENDESK_API_TOKEN=$ZENDESK_API_TOKEN
 EOF
   )
+}
+
+# The lab's webhook sink subscribes to every event once, with the lab's published secret, so
+# `curl http://127.0.0.1:$WEBHOOK_SINK_PORT/deliveries` shows signed deliveries (README, "Webhooks").
+subscribe_webhook_sink() {
+  local url="http://127.0.0.1:$WEBHOOK_SINK_PORT/" cli=(node "$REPO/dist/cli/main.js" --env-file "$LAB_DIR/pinverify.env")
+  if ! "${cli[@]}" webhooks list --json | grep -q "\"url\": *\"$url\""; then
+    "${cli[@]}" webhooks add "$url" --description "lab webhook sink" \
+      --secret "$(cd "$REPO" && node -e 'console.log(require("./dist/lab/webhook-sink").LAB_WEBHOOK_SECRET)')" >/dev/null \
+      || die "subscribing the lab webhook sink failed"
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -335,6 +352,7 @@ cmd_up() {
   start_sinks
   start_app
   write_cli_env
+  subscribe_webhook_sink
   cmd_status
   cat <<EOF
 
@@ -348,6 +366,7 @@ Place a test call:
   - Ops CLI:  export PINVERIFY_ENV_FILE=$LAB_DIR/pinverify.env; npx pinverify --help
               e.g. npx pinverify test-call --caller +12025550101 --sub-ivr pinverify-support-autopin
   - Admin API: http://127.0.0.1:${ADMIN_PORT:-8090}/v1/openapi.json (key: npx pinverify api-keys create <name>)
+  - Agent desk: http://127.0.0.1:${ADMIN_PORT:-8090}/desk/ (sam / lab-desk-password: extensions 2001, 2901; lee: 2000, 2900)
   - Stop everything:                   npm run lab -- down
 EOF
 }
@@ -359,7 +378,7 @@ cmd_status() {
   if asterisk_running; then line asterisk "up, pid $(cat "$LAB_DIR/asterisk.pid"); SIP udp 127.0.0.1:5060, ARI $ARI_URL, AMI 127.0.0.1:$AMI_PORT"; else line asterisk down; ok=1; fi
   if [ -n "$EXTERNAL_DATABASE_URL" ]; then line postgres "DATABASE_URL (external)";
   elif su postgres -c "psql -qAtc 'select 1'" >/dev/null 2>&1; then line postgres "up, $PINVERIFY_LAB_DATABASE_URL" | sed 's/:pinverify@/:***@/'; else line postgres down; ok=1; fi
-  if pid_alive "$LAB_DIR/sinks.pid"; then line sinks "up, pid $(cat "$LAB_DIR/sinks.pid"); SMTP 127.0.0.1:$SMTP_SINK_PORT, Twilio API + messages http://127.0.0.1:$TWILIO_SINK_PORT"; else line sinks down; ok=1; fi
+  if pid_alive "$LAB_DIR/sinks.pid"; then line sinks "up, pid $(cat "$LAB_DIR/sinks.pid"); SMTP 127.0.0.1:$SMTP_SINK_PORT, Twilio API + messages http://127.0.0.1:$TWILIO_SINK_PORT, webhooks http://127.0.0.1:$WEBHOOK_SINK_PORT/deliveries, tickets http://127.0.0.1:$TICKET_STAND_IN_PORT/requests"; else line sinks down; ok=1; fi
   if pid_alive "$LAB_DIR/app.pid"; then line app "up, pid $(cat "$LAB_DIR/app.pid"); Stasis app '$ARI_APP'; admin API http://127.0.0.1:${ADMIN_PORT:-8090}; log $LAB_DIR/app.log"; else line app down; ok=1; fi
   return $ok
 }

@@ -4,8 +4,9 @@
 #   2. unit tests (flow logic with fakes and a fake clock)
 #   3. brings up the lab (scripts/lab.sh up: Postgres, Asterisk 22, sinks, the app)
 #   4. integration tests against the real Postgres (database pinverify_test)
-#   5. end-to-end tests: real SIP calls (SIPp) and ARI-driven calls through the lab Asterisk
-# It installs what it needs (npm ci, sip-tester, PostgreSQL, the Asterisk root) and stops the
+#   5. end-to-end tests: real SIP calls (SIPp) and ARI-driven calls through the lab Asterisk, and
+#      the agent desk in a real browser (Debian's chromium, headless, driven by playwright-core)
+# It installs what it needs (npm ci, sip-tester, chromium, PostgreSQL, the Asterisk root) and stops the
 # lab afterwards unless the lab was already running before.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +26,10 @@ if ! command -v sipp >/dev/null; then
   step "installing sip-tester (SIPp)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null
 fi
+if ! command -v chromium >/dev/null; then
+  step "installing chromium (the desk's browser tests)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 
 step "lint"
 npm run -s lint
@@ -35,6 +40,9 @@ command -v docker-compose >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=
 docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid"
 
 rm -f "$LAB_DIR"/jest-*.json
+# --experimental-vm-modules: @fastify/cookie (the desk's sessions) loads the ESM-only `cookie`
+# package with import(), which Jest's CommonJS sandbox refuses without it. Node runs it natively.
+export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--experimental-vm-modules --no-warnings=ExperimentalWarning"
 jest() { # jest PROJECT [args]
   local p=$1; shift
   npx jest --ci --selectProjects "$p" --json --outputFile "$LAB_DIR/jest-$p.json" "$@"

@@ -43,6 +43,16 @@ import { startHousekeeping } from './store/housekeeping';
 import { PgConfigStore, startConfigListener } from './store/pg-config-store';
 import { PgContactDirectory } from './store/pg-contact-directory';
 import { createPgVerificationService } from './verification/create-pg-verification-service';
+import { createPasswordHasher } from './desk/agent-password';
+import { parseDialBegin } from './desk/dial-begin';
+import { createDeskService } from './desk/desk-service';
+import { createLoginLimiter } from './desk/login-limiter';
+import { PgAgentStore } from './desk/pg-agent-store';
+import { recordPops, startPopHub } from './desk/screen-pops';
+import type { TicketConnector } from './tickets/ticket-connector';
+import { ticketConnectorFromEnv } from './tickets/ticket-connector-from-config';
+import { startTicketNoteQueue } from './tickets/ticket-note-queue';
+import { startWebhookDispatcher } from './webhooks/webhook-dispatcher';
 
 /**
  * The composition root: the only place that knows every adapter. It reads the configuration
@@ -53,7 +63,11 @@ import { createPgVerificationService } from './verification/create-pg-verificati
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const APP_VERSION = (require('../package.json') as { version: string }).version;
 
-async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> {
+async function start(
+  cfg: AppConfig,
+  ticketConnector: TicketConnector | null,
+  log: Logger,
+): Promise<() => Promise<void>> {
   const pool = createPool(cfg.DATABASE_URL, { logger: log });
   try {
     const m = await migrate(pool, { logger: log });
@@ -229,6 +243,64 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     },
   });
   const dialplan = createAmiDialplanChecker({ ami, app: cfg.ARI_APP });
+
+  // The agent's desk (#10): screen pops from AMI DialBegin of calls pinverify handled, recorded
+  // once in Postgres and pushed by every instance to its agents' browsers.
+  const agents = new PgAgentStore(pool);
+  const pops = startPopHub({ pool, log });
+  ami.onEvent('DialBegin', (event) => {
+    const dial = parseDialBegin(event);
+    if (!dial) return;
+    recordPops(pool, dial).catch((err: unknown) =>
+      log.warn('screen pop not recorded', { problem: describeDbError(err, cfg.DATABASE_URL) }),
+    );
+  });
+  // Ticket notes (#10) go through a pg-boss queue so a slow or down PSA never holds up an agent,
+  // and any instance may deliver them; webhooks to subscribers likewise (one dispatcher per
+  // instance, endpoints leased in Postgres).
+  const ticketNotes = ticketConnector
+    ? await startTicketNoteQueue({ pool, connector: ticketConnector, log, worker: true }).catch(
+        (err: unknown) => {
+          log.error('ticket note queue not started: ticket notes are not sent', {
+            problem: describeDbError(err, cfg.DATABASE_URL),
+          });
+          return null;
+        },
+      )
+    : null;
+  const webhooks = await startWebhookDispatcher({ pool, log }).catch((err: unknown) => {
+    log.error('webhook dispatcher not started: events wait in Postgres until a restart', {
+      problem: describeDbError(err, cfg.DATABASE_URL),
+    });
+    return null;
+  });
+  const desk = {
+    agents,
+    hasher: createPasswordHasher(),
+    limiter: createLoginLimiter({
+      pool,
+      onError: (err: unknown) => log.warn('desk sign-in limiter unavailable', { problem: String(err) }),
+    }),
+    service: createDeskService({
+      pool,
+      verifications,
+      agents,
+      settings: () => configStore.getSettings(),
+      tickets:
+        ticketConnector && ticketNotes
+          ? { connector: ticketConnector, enqueue: (note) => ticketNotes.enqueue(note) }
+          : null,
+      clock: systemClock,
+      secret: cfg.PINVERIFY_CODE_SECRET,
+      log,
+    }),
+    pops,
+    settings: () => configStore.getSettings(),
+    ticketSystem: ticketConnector?.system ?? 'none',
+    clock: systemClock,
+    secureCookie: cfg.DESK_COOKIE_SECURE ?? !cfg.PINVERIFY_LAB,
+    log,
+  };
   const admin =
     cfg.ADMIN_PORT === 'off'
       ? null
@@ -240,6 +312,7 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
           log,
           version: APP_VERSION,
           metrics: { contentType: metrics.registry.contentType, text: () => metrics.registry.metrics() },
+          desk,
           limiter: createPgRequestLimiter({
             pool,
             requestsPerMinute: cfg.ADMIN_RATE_LIMIT_PER_MINUTE,
@@ -376,6 +449,8 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
       await app.interruptAll(10_000);
     }
     await callQueue?.stop().catch(() => undefined);
+    await ticketNotes?.stop().catch(() => undefined);
+    await webhooks?.stop().catch(() => undefined);
     await outbound?.idle();
     stopHousekeeping();
     clearInterval(lagTimer);
@@ -383,6 +458,7 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
     supervisor?.stop();
     await admin?.close();
     ami.close();
+    await pops.close();
     await listener.close();
     await audit.flush().catch(() => undefined);
     audit.stop();
@@ -392,9 +468,20 @@ async function start(cfg: AppConfig, log: Logger): Promise<() => Promise<void>> 
 
 function main(): void {
   let cfg: AppConfig;
+  let ticketConnector: TicketConnector | null;
   try {
     // systemd passes the env file itself (EnvironmentFile=); by hand, PINVERIFY_ENV_FILE names it.
-    cfg = loadAppConfig(withEnvFile(process.env, process.env.PINVERIFY_ENV_FILE));
+    const env = withEnvFile(process.env, process.env.PINVERIFY_ENV_FILE);
+    // Every problem at once: the app's own settings and the ticket connector's.
+    const tickets = ticketConnectorFromEnv(env);
+    try {
+      cfg = loadAppConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new ConfigError([...err.problems, ...tickets.problems]);
+      throw err;
+    }
+    if (tickets.problems.length > 0) throw new ConfigError(tickets.problems);
+    ticketConnector = tickets.connector;
   } catch (err) {
     if (err instanceof ConfigError || err instanceof EnvFileError) {
       console.error(`pinverify: ${err.message}`);
@@ -404,7 +491,7 @@ function main(): void {
   }
   const log = createLogger({ level: cfg.LOG_LEVEL, file: cfg.LOG_FILE });
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { problem: String(err) }));
-  start(cfg, log)
+  start(cfg, ticketConnector, log)
     .then((stop) => {
       const shutdown = () => {
         stop()
