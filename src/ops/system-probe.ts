@@ -8,6 +8,7 @@
 import type { Pool } from 'pg';
 import { createAmiClient } from '../ami/ami-client';
 import { ConfigError, loadAppConfig } from '../config/app-config';
+import { ticketConnectorFromEnv } from '../tickets/ticket-connector-from-config';
 import type { FlowSettings, Route } from '../domain';
 import type { MessageTemplate } from '../flow/ports';
 import { emailTransportFromConfig, senderConfigSchema } from '../senders/delivery-from-config';
@@ -86,11 +87,13 @@ export function createSystemProbe(deps: SystemProbeDeps): SystemProbe {
     appName,
 
     configProblems() {
+      // The same checks the app makes at boot: its settings and the ticket connector's.
+      const tickets = ticketConnectorFromEnv(env).problems;
       try {
         loadAppConfig(env);
-        return [];
+        return tickets;
       } catch (err) {
-        if (err instanceof ConfigError) return err.problems;
+        if (err instanceof ConfigError) return [...err.problems, ...tickets];
         throw err;
       }
     },

@@ -38,7 +38,12 @@ export async function freshDatabase(): Promise<Pool> {
 }
 
 /** The migrations that seed default settings and templates (ON CONFLICT DO NOTHING). */
-const SEED_MIGRATIONS = ['002_default_config', '006_verification_settings', '008_pin_settings'];
+const SEED_MIGRATIONS = [
+  '002_default_config',
+  '006_verification_settings',
+  '008_pin_settings',
+  '017_desk_settings',
+];
 
 /** Settings and templates back to what a fresh install seeds: deleted, then the seed migrations run again. */
 export async function reseedConfig(pool: Pool): Promise<void> {

@@ -60,11 +60,7 @@ CREATE TABLE desk_pops (
 );
 CREATE INDEX desk_pops_at_idx ON desk_pops (at);
 
--- Desk settings (src/store/config-defaults.ts has the same values); values ops already set are kept.
-INSERT INTO settings (key, value) VALUES
-  ('requireTicket',          'false'),
-  ('ticketNoteIncludesCode', 'false')
-ON CONFLICT (key) DO NOTHING;
+-- The desk's settings are seeded by 017_desk_settings.sql (seed migrations only insert rows).
 
 -- A DialBegin names the caller's channel; the pop finds the call by it.
 CREATE INDEX calls_channel_idx ON calls (channel_id) WHERE channel_id IS NOT NULL;

@@ -3,7 +3,7 @@
  * will), against the test database, a dispatcher and the lab webhook sink.
  */
 import type { Pool } from 'pg';
-import { registerWebhooksCommands } from '../../../src/cli/commands/webhooks-command';
+
 import type { CliIo } from '../../../src/cli/cli-io';
 import { runCli } from '../../../src/cli/run-cli';
 import { LAB_WEBHOOK_SECRET, type WebhookSink } from '../../../src/lab/webhook-sink';
@@ -32,12 +32,9 @@ async function cli(argv: readonly string[]) {
       throw new Error('the CLI asked a question in a test');
     },
   };
-  const code = await runCli(
-    argv,
-    io,
-    { env: { DATABASE_URL: TEST_DATABASE_URL, PINVERIFY_ACTOR: 'webhook-test' } },
-    [registerWebhooksCommands],
-  );
+  const code = await runCli(argv, io, {
+    env: { DATABASE_URL: TEST_DATABASE_URL, PINVERIFY_ACTOR: 'webhook-test' },
+  });
   const run = { code, out: out.join('\n'), err: err.join('\n') };
   expect(run.out).not.toMatch(STACK_LINE);
   expect(run.err).not.toMatch(STACK_LINE);
