@@ -38,6 +38,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TESTER_APP = 'pinverify-desk-tester';
 const WEBHOOK_SECRET = 'whsec_ZTJlLWRlc2stdGVzdC13ZWJob29rLXNlY3JldC0xMjM0NQ==';
 
+// `npm run desk-screenshots` sets this: the test then saves README's pictures of the desk there.
+const SHOTS_DIR = process.env.DESK_SCREENSHOTS_DIR;
+
 const sinks = createSinkClient(env.sinkUrl);
 let db: Pool;
 let caller: Awaited<ReturnType<typeof connectTestCaller>>;
@@ -105,6 +108,7 @@ beforeAll(async () => {
   browser = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
+    viewport: { width: 1280, height: 800 },
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -142,11 +146,14 @@ afterAll(async () => {
   await db?.end();
 });
 
-const popSeenAt = (callId: string, result: string) =>
-  page.evaluate(
-    (key) => (window as unknown as { popSeen: Record<string, number> }).popSeen[key] ?? null,
-    `${callId}:${result}`,
-  );
+async function shot(name: string): Promise<void> {
+  if (!SHOTS_DIR) return;
+  await page.waitForTimeout(300); // the arrival highlight settles
+  await page.screenshot({ path: path.join(SHOTS_DIR, `desk-${name}.png`) });
+}
+
+const popSeenAt = (callId: string, result: string): Promise<number | null> =>
+  page.evaluate(`window.popSeen[${JSON.stringify(`${callId}:${result}`)}] ?? null`);
 
 describe('the agent desk in a real browser', () => {
   test('Sam signs in; a wrong password is refused in words', async () => {
@@ -159,6 +166,7 @@ describe('the agent desk in a real browser', () => {
       .filter({ hasText: /password/i })
       .waitFor({ timeout: 10_000 });
 
+    await shot('signin');
     await page.getByTestId('login-password').fill(DEMO_AGENT_PASSWORD);
     await page.getByTestId('login-submit').click();
     await page.getByTestId('agent-name').getByText('Sam Support').waitFor({ timeout: 10_000 });
@@ -198,6 +206,7 @@ describe('the agent desk in a real browser', () => {
     const shown = await popSeenAt(callId, 'verified');
     expect(shown).not.toBeNull();
     expect((shown ?? 0) - (rang?.at ?? 0)).toBeLessThanOrEqual(1000);
+    await shot('verified-pop');
   });
 
   test('a caller whose number two contacts share pops at 2901 with both to pick from', async () => {
@@ -223,6 +232,7 @@ describe('the agent desk in a real browser', () => {
     );
     const names = await pop.getByTestId('pop-candidate').allTextContents();
     expect(names.join(' | ')).toMatch(/Dan Shared.*\|.*Erin Shared|Erin Shared.*\|.*Dan Shared/);
+    await shot('multi-match');
 
     // Picking one opens that contact, ready for the verification tool.
     await pop.getByTestId('pop-candidate').filter({ hasText: 'Dan Shared' }).click();
@@ -255,13 +265,16 @@ describe('the agent desk in a real browser', () => {
     await view.getByTestId('code-input').fill(wrong);
     await view.getByTestId('check-code').click();
     await view.locator('[data-testid="check-result"][data-result="wrong"]').waitFor();
+    await shot('code-wrong');
     await expect(view.getByTestId('mark-completed').isDisabled()).resolves.toBe(true);
 
     await view.getByTestId('code-input').fill(code);
     await view.getByTestId('check-code').click();
     await view.locator('[data-testid="check-result"][data-result="right"]').waitFor();
+    await shot('code-right');
     await view.getByTestId('mark-completed').click();
     await view.locator('[data-testid="outcome-result"][data-result="completed"]').waitFor();
+    await shot('completed');
 
     // The notes reach the stand-in through the queue: one on send, one on Completed.
     let notes: Array<{ system: string; ticketId: string; body: unknown }> = [];
