@@ -52,6 +52,7 @@ import { recordPops, startPopHub } from './desk/screen-pops';
 import type { TicketConnector } from './tickets/ticket-connector';
 import { ticketConnectorFromEnv } from './tickets/ticket-connector-from-config';
 import { startTicketNoteQueue } from './tickets/ticket-note-queue';
+import { readBacklog } from './webhooks/read-backlog';
 import { startWebhookDispatcher } from './webhooks/webhook-dispatcher';
 
 /**
@@ -416,6 +417,7 @@ async function start(
     poolWaiting: () => pool.waitingCount,
     poolTotal: () => pool.totalCount,
     ariConnected: () => supervisor?.state === 'connected',
+    backlog: () => readBacklog(pool),
   });
   // Connects (and reconnects) forever; every connect re-registers the handlers, starts the app
   // and reclaims the calls left in it meanwhile. Calls meanwhile take the dialplan's

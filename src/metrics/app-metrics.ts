@@ -22,6 +22,15 @@ export interface AriObserver {
   dtmfToAction(seconds: number): void;
 }
 
+/** Work waiting in Postgres for someone outside: webhook subscribers and the ticket system. */
+export interface Backlog {
+  webhookDeliveriesPending: number;
+  /** Age of the oldest event still waiting for an endpoint (0 when none). */
+  webhookOldestPendingSeconds: number;
+  webhookEndpointsDisabled: number;
+  ticketNotesWaiting: number;
+}
+
 export interface AppMetrics extends VerificationObserver, AriObserver {
   readonly registry: Registry;
   callEnded(outcome: Pick<CallOutcome, 'result' | 'reason'>): void;
@@ -31,6 +40,8 @@ export interface AppMetrics extends VerificationObserver, AriObserver {
     poolWaiting(): number;
     poolTotal(): number;
     ariConnected(): boolean;
+    /** Read from Postgres once per scrape; a failed read leaves the last values. */
+    backlog?(): Promise<Backlog>;
   }): void;
 }
 
@@ -103,6 +114,47 @@ export function createAppMetrics(options: { defaultMetrics?: boolean } = {}): Ap
       if (read) this.set(read.ariConnected() ? 1 : 0);
     },
   });
+
+  // One read per scrape serves the four backlog gauges (prom-client asks each in turn).
+  let backlogRead: { at: number; value: Promise<Backlog | null> } | null = null;
+  const backlog = (): Promise<Backlog | null> => {
+    const r = read;
+    if (!r?.backlog) return Promise.resolve(null);
+    const now = Date.now();
+    if (!backlogRead || now - backlogRead.at > 1000)
+      backlogRead = { at: now, value: (r.backlog?.() ?? Promise.resolve(null)).catch(() => null) };
+    return backlogRead.value;
+  };
+  const backlogGauge = (name: string, help: string, pick: (b: Backlog) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const b = await backlog();
+        if (b) this.set(pick(b));
+      },
+    });
+  backlogGauge(
+    'pinverify_webhook_deliveries_pending',
+    'Webhook deliveries not yet accepted by their endpoint (all app instances)',
+    (b) => b.webhookDeliveriesPending,
+  );
+  backlogGauge(
+    'pinverify_webhook_oldest_pending_seconds',
+    'Age of the oldest event still waiting for a webhook endpoint; 0 when none waits',
+    (b) => b.webhookOldestPendingSeconds,
+  );
+  backlogGauge(
+    'pinverify_webhook_endpoints_disabled',
+    'Webhook endpoints disabled after failing for a day (pinverify webhooks list says why)',
+    (b) => b.webhookEndpointsDisabled,
+  );
+  backlogGauge(
+    'pinverify_ticket_notes_waiting',
+    'Desk ticket notes queued or being retried for the ticket system',
+    (b) => b.ticketNotesWaiting,
+  );
 
   return {
     registry,

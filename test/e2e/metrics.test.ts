@@ -58,6 +58,11 @@ test('counts calls, verifications, sends and ARI timings without a number or add
   ).toBeGreaterThan(0);
   expect(grew('pinverify_dtmf_to_action_seconds_count', {})).toBeGreaterThan(0);
   expect(sample(after, 'pinverify_ari_connected')).toBe(1);
+  // The backlog of webhooks and ticket notes, read from Postgres (the lab's sink takes every event).
+  expect(after).toMatch(/^pinverify_webhook_deliveries_pending \d+$/m);
+  expect(after).toMatch(/^pinverify_webhook_oldest_pending_seconds [0-9.e+-]+$/m);
+  expect(after).toMatch(/^pinverify_webhook_endpoints_disabled 0$/m);
+  expect(after).toMatch(/^pinverify_ticket_notes_waiting \d+$/m);
   expect(after).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
   // No number, email or code ever becomes a label.
   expect(after).not.toMatch(/\+?1?202555|@example\.com/);

@@ -6,6 +6,7 @@ import {
   type TicketStandIns,
 } from '../../../src/lab/ticket-stand-ins';
 import { createPool } from '../../../src/store/db';
+import { migrate } from '../../../src/store/migrate';
 import type { TicketNote } from '../../../src/tickets/ticket-connector';
 import {
   startTicketNoteQueue,
@@ -14,6 +15,7 @@ import {
   type TicketNoteQueueOptions,
 } from '../../../src/tickets/ticket-note-queue';
 import { createZendeskConnector } from '../../../src/tickets/zendesk-connector';
+import { readBacklog } from '../../../src/webhooks/read-backlog';
 import { recordingLogger, TEST_DATABASE_URL, testPool, waitFor } from '../helpers';
 
 /**
@@ -209,4 +211,15 @@ test('enqueue refuses a reference the ticket system cannot have', async () => {
   await expect(q.enqueue(note({ ticketRef: 'ZD-12' }))).rejects.toThrow(
     'ticket reference "ZD-12": Zendesk ticket numbers are digits, like 12345 or #12345',
   );
+});
+
+test('a note waiting for a worker shows in the /metrics backlog until it is delivered', async () => {
+  await migrate(pool); // the backlog reads pinverify's tables too (this file needs none otherwise)
+  const log = recordingLogger();
+  const enqueueOnly = await start({ log, worker: false });
+  await enqueueOnly.enqueue(note());
+  expect((await readBacklog(pool)).ticketNotesWaiting).toBe(1);
+  await start({ log });
+  await waitFor(() => standIn.requests('zendesk').length === 1, 20_000, 100);
+  await waitFor(async () => (await readBacklog(pool)).ticketNotesWaiting === 0, 20_000, 100);
 });

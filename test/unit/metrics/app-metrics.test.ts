@@ -58,4 +58,42 @@ describe('app metrics', () => {
     expect(text).toContain('pinverify_sends_total{channel="sms",result="refused"} 1');
     expect(text).not.toMatch(/202555|example\.com/);
   });
+
+  it('reads the webhook and ticket backlog once per scrape, and keeps the last values when the read fails', async () => {
+    const m = createAppMetrics({ defaultMetrics: false });
+    let reads = 0;
+    let fail = false;
+    m.gauges({
+      callsInApp: () => 0,
+      poolWaiting: () => 0,
+      poolTotal: () => 1,
+      ariConnected: () => true,
+      backlog: () => {
+        reads += 1;
+        if (fail) return Promise.reject(new Error('database down'));
+        return Promise.resolve({
+          webhookDeliveriesPending: 7,
+          webhookOldestPendingSeconds: 42.5,
+          webhookEndpointsDisabled: 1,
+          ticketNotesWaiting: 3,
+        });
+      },
+    });
+    const text = await m.registry.metrics();
+    expect(reads).toBe(1);
+    expect(text).toContain('pinverify_webhook_deliveries_pending 7');
+    expect(text).toContain('pinverify_webhook_oldest_pending_seconds 42.5');
+    expect(text).toContain('pinverify_webhook_endpoints_disabled 1');
+    expect(text).toContain('pinverify_ticket_notes_waiting 3');
+
+    fail = true;
+    jest.useFakeTimers({ now: Date.now() + 5000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const again = await m.registry.metrics();
+      expect(reads).toBe(2);
+      expect(again).toContain('pinverify_webhook_deliveries_pending 7');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
