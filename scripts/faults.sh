@@ -8,9 +8,9 @@
 #   the app frozen (SIGSTOP) with callers in it            test/e2e/app-frozen.test.ts
 #   PostgreSQL stopped under incoming calls                test/e2e/postgres-outage.test.ts
 #   overload beyond the admission ceiling                  test/e2e/overload.test.ts
-#   SMTP refusing, the SMS API failing or hanging, hangups at every step, duplicate ARI events:
-#   test/integration/senders/*, test/unit/verification-flow.test.ts, test/unit/stasis-app.test.ts
-#   (they run in npm test; see README, "When things fail").
+#   SMTP refusing, the SMS API failing or hanging, live   test/e2e/delivery-faults.test.ts
+#   hangups at every step, duplicate ARI events: test/unit/verification-flow.test.ts,
+#   test/unit/stasis-app.test.ts (they run in npm test; see README, "When things fail").
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -26,4 +26,4 @@ export DATABASE_URL="${DATABASE_URL:-$PINVERIFY_LAB_DATABASE_URL}"
 PG_OUTAGE_MS="${PG_OUTAGE_MS:-60000}" FREEZE_MS="${FREEZE_MS:-30000}" \
   npx jest --ci --selectProjects e2e --runInBand --verbose \
   test/e2e/app-restart.test.ts test/e2e/ari-faults.test.ts test/e2e/app-frozen.test.ts \
-  test/e2e/postgres-outage.test.ts test/e2e/overload.test.ts
+  test/e2e/postgres-outage.test.ts test/e2e/overload.test.ts test/e2e/delivery-faults.test.ts

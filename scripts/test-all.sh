@@ -6,7 +6,7 @@
 #   4. integration tests against the real Postgres (database pinverify_test)
 #   5. end-to-end tests: real SIP calls (SIPp) and ARI-driven calls through the lab Asterisk, and
 #      the agent desk in a real browser (Debian's chromium, headless, driven by playwright-core)
-# It installs what it needs (npm ci, sip-tester, chromium, PostgreSQL, the Asterisk root) and stops the
+# It installs what it needs (npm ci, sip-tester, sox, chromium, PostgreSQL, the Asterisk root) and stops the
 # lab afterwards unless the lab was already running before.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +25,10 @@ fi
 if ! command -v sipp >/dev/null; then
   step "installing sip-tester (SIPp)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null
+fi
+if ! command -v sox >/dev/null; then
+  step "installing sox (the outbound read-mode test listens to the recorded call audio)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sox >/dev/null
 fi
 if ! command -v chromium >/dev/null; then
   step "installing chromium (the desk's browser tests)"
