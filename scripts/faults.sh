@@ -7,6 +7,7 @@
 #   Asterisk stopped, the app started before it, frozen    test/e2e/ari-faults.test.ts
 #   the app frozen (SIGSTOP) with callers in it            test/e2e/app-frozen.test.ts
 #   PostgreSQL stopped under incoming calls                test/e2e/postgres-outage.test.ts
+#   PostgreSQL slow (frozen 1.5 s of every 2 s)            test/e2e/postgres-slow.test.ts
 #   overload beyond the admission ceiling                  test/e2e/overload.test.ts
 #   SMTP refusing, the SMS API failing or hanging, live   test/e2e/delivery-faults.test.ts
 #   hangups at every step, duplicate ARI events: test/unit/verification-flow.test.ts,
@@ -23,7 +24,8 @@ bash scripts/lab.sh status >/dev/null 2>&1 && lab_was_up=1
 trap '[ $lab_was_up = 0 ] && bash scripts/lab.sh down' EXIT
 bash scripts/lab.sh up
 export DATABASE_URL="${DATABASE_URL:-$PINVERIFY_LAB_DATABASE_URL}"
-PG_OUTAGE_MS="${PG_OUTAGE_MS:-60000}" FREEZE_MS="${FREEZE_MS:-30000}" \
+PG_OUTAGE_MS="${PG_OUTAGE_MS:-60000}" PG_SLOW_MS="${PG_SLOW_MS:-60000}" FREEZE_MS="${FREEZE_MS:-30000}" \
   npx jest --ci --selectProjects e2e --runInBand --verbose \
   test/e2e/app-restart.test.ts test/e2e/ari-faults.test.ts test/e2e/app-frozen.test.ts \
-  test/e2e/postgres-outage.test.ts test/e2e/overload.test.ts test/e2e/delivery-faults.test.ts
+  test/e2e/postgres-outage.test.ts test/e2e/postgres-slow.test.ts test/e2e/overload.test.ts \
+  test/e2e/delivery-faults.test.ts

@@ -13,6 +13,8 @@
 #                           stop or start only Asterisk (the app keeps trying to reconnect)
 #   scripts/lab.sh postgres-pause | postgres-resume
 #                           stop or start the lab's PostgreSQL cluster under the running app
+#   scripts/lab.sh postgres-freeze | postgres-thaw
+#                           SIGSTOP / SIGCONT its processes: queries wait instead of failing
 #
 # Asterisk: an installed Asterisk >= 20 is used when there is one; otherwise Debian sid's
 # asterisk package is installed once into a debootstrap root cached in /var/cache/pinverify
@@ -416,5 +418,9 @@ case "${1:-up}" in
   asterisk-start) need_root; start_asterisk ;;
   postgres-pause) need_root; read -r v n _ <<<"$(pg_cluster)"; pg_ctlcluster "$v" "$n" stop -m fast; say "PostgreSQL $v/$n stopped (postgres-resume starts it)" ;;
   postgres-resume) need_root; read -r v n _ <<<"$(pg_cluster)"; pg_ctlcluster "$v" "$n" start; wait_for 30 "PostgreSQL" su postgres -c "psql -qAtc 'select 1'" ;;
-  *) die "usage: lab.sh up|status|logs [app|asterisk|sinks|all] [-f]|down|app-stop|app-start|asterisk-stop|asterisk-start|postgres-pause|postgres-resume" ;;
+  # A slow database, not a dead one: every PostgreSQL process stopped (SIGSTOP) until thawed, so
+  # connections stay open and queries simply wait (test/e2e/postgres-slow.test.ts alternates them).
+  postgres-freeze) need_root; pkill -STOP -u postgres -x postgres || die "no PostgreSQL process to freeze" ;;
+  postgres-thaw) need_root; pkill -CONT -u postgres -x postgres || true ;;
+  *) die "usage: lab.sh up|status|logs [app|asterisk|sinks|all] [-f]|down|app-stop|app-start|asterisk-stop|asterisk-start|postgres-pause|postgres-resume|postgres-freeze|postgres-thaw" ;;
 esac
