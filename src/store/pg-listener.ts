@@ -1,7 +1,7 @@
 /**
  * One dedicated connection LISTENing on a channel (LISTEN does not mix with a pool, whose
  * connections come and go), reconnecting with backoff when it drops. Used for configuration
- * changes (pinverify_config) and screen pops (pinverify_desk_pop).
+ * changes (pinverify_config), screen pops (pinverify_desk_pop) and webhook wake-ups (pinverify_webhooks).
  */
 import { Client, Pool, type ClientConfig } from 'pg';
 import { errorMessage, silentLogger, type StoreLogger } from './db';
@@ -112,6 +112,8 @@ export function startPgListener(
       const c = client;
       client = null;
       listening = false;
+      // Nobody waiting on `ready` is left hanging by a listener closed before it connected.
+      markReady();
       if (c) await c.end().catch(() => undefined);
     },
   };
