@@ -34,6 +34,7 @@ import {
   LAB_ZENDESK_API_TOKEN,
   LAB_ZENDESK_EMAIL,
 } from '../tickets/lab-ticket-credentials';
+import { basicAuth, HttpError, readBody, sendJson } from './lab-http';
 
 export {
   LAB_CONNECTWISE_CLIENT_ID,
@@ -101,51 +102,6 @@ const MAX_BODY_BYTES = 64 * 1024;
 const MAX_KEPT = 1000;
 const ZENDESK_PATH = /^\/api\/v2\/tickets\/([^/]+)\.json$/;
 const CONNECTWISE_PATH = /^\/v4_6_release\/apis\/3\.0\/service\/tickets\/([^/]+)\/notes$/;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, 'request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function basicAuth(req: IncomingMessage): { user: string; pass: string } | null {
-  const m = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  if (!m?.[1]) return null;
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? null : { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
-}
 
 function headersWithoutAuth(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
@@ -246,7 +202,7 @@ export async function startTicketStandIns(options: TicketStandInsOptions = {}): 
     if (req.method !== 'PUT') {
       return answer(405, { error: 'InvalidEndpoint', description: `${req.method} is not allowed here` });
     }
-    const raw = await readBody(req);
+    const raw = await readBody(req, MAX_BODY_BYTES);
     if (injectedFault(res, 'zendesk', id)) return;
     const auth = basicAuth(req);
     if (!auth || auth.user !== `${zd.email}/token` || auth.pass !== zd.apiToken) {
@@ -308,7 +264,7 @@ export async function startTicketStandIns(options: TicketStandInsOptions = {}): 
     if (req.method !== 'POST') {
       return answer(405, { code: 'MethodNotAllowed', message: `${req.method} is not allowed on ${path}` });
     }
-    const raw = await readBody(req);
+    const raw = await readBody(req, MAX_BODY_BYTES);
     if (injectedFault(res, 'connectwise', id)) return;
     const auth = basicAuth(req);
     if (!auth || auth.user !== `${cw.companyId}+${cw.publicKey}` || auth.pass !== cw.privateKey) {
@@ -367,7 +323,7 @@ export async function startTicketStandIns(options: TicketStandInsOptions = {}): 
   }
 
   async function webhook(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const raw = await readBody(req);
+    const raw = await readBody(req, MAX_BODY_BYTES);
     const parsed = parseJson(raw);
     const data = parsed.ok && isObject(parsed.value) ? parsed.value.data : undefined;
     const ticketId = isObject(data) && typeof data.ticketRef === 'string' ? data.ticketRef : null;

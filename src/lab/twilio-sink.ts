@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { SinkStore } from './sink-store';
+import { basicAuth, HttpError, readBody, sendJson } from './lab-http';
 
 export interface TwilioSinkOptions {
   store: SinkStore;
@@ -55,30 +56,6 @@ const faultsBody = z
   })
   .strict();
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
 /** Twilio's legacy error shape, which twilio-node turns into a RestException. */
 function twilioError(
   res: ServerResponse,
@@ -93,32 +70,6 @@ function twilioError(
     { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
     headers,
   );
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, 'request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function basicAuth(req: IncomingMessage): { user: string; pass: string } | null {
-  const m = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  if (!m?.[1]) return null;
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? null : { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
 }
 
 /** Twilio's dates look like "Thu, 30 Jul 2015 20:12:31 +0000". */
@@ -158,7 +109,7 @@ export async function startTwilioSink(options: TwilioSinkOptions): Promise<Twili
       );
       return;
     }
-    const form = new URLSearchParams(await readBody(req));
+    const form = new URLSearchParams(await readBody(req, MAX_BODY_BYTES));
     const to = form.get('To') ?? '';
     const from = form.get('From') ?? '';
     const service = form.get('MessagingServiceSid') ?? '';
@@ -270,7 +221,7 @@ export async function startTwilioSink(options: TwilioSinkOptions): Promise<Twili
       case 'POST /faults': {
         let json: unknown;
         try {
-          json = JSON.parse((await readBody(req)) || '{}');
+          json = JSON.parse((await readBody(req, MAX_BODY_BYTES)) || '{}');
         } catch {
           throw new HttpError(400, 'body must be JSON');
         }
