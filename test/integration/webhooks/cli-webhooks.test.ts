@@ -1,13 +1,11 @@
 /**
- * `pinverify webhooks ...` run in-process (runCli, with the command registered as run-cli.ts
- * will), against the test database, a dispatcher and the lab webhook sink.
+ * `pinverify webhooks ...` run in-process (the shared runner in ops/cli-harness.ts), against the
+ * test database, a dispatcher and the lab webhook sink.
  */
 import type { Pool } from 'pg';
-
-import type { CliIo } from '../../../src/cli/cli-io';
-import { runCli } from '../../../src/cli/run-cli';
 import { LAB_WEBHOOK_SECRET, type WebhookSink } from '../../../src/lab/webhook-sink';
 import { freshDatabase, TEST_DATABASE_URL, waitFor } from '../helpers';
+import { cli as runCli } from '../ops/cli-harness';
 import {
   clearWebhookTables,
   dispatchers,
@@ -19,27 +17,9 @@ import {
 
 jest.setTimeout(60_000);
 
-const STACK_LINE = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
-
-async function cli(argv: readonly string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
-    readStdin: async () => '',
-    prompt: () => {
-      throw new Error('the CLI asked a question in a test');
-    },
-  };
-  const code = await runCli(argv, io, {
-    env: { DATABASE_URL: TEST_DATABASE_URL, PINVERIFY_ACTOR: 'webhook-test' },
-  });
-  const run = { code, out: out.join('\n'), err: err.join('\n') };
-  expect(run.out).not.toMatch(STACK_LINE);
-  expect(run.err).not.toMatch(STACK_LINE);
-  return run;
-}
+/** The shared in-process CLI runner, as this test's own actor (no AMI needed). */
+const cli = (argv: readonly string[]) =>
+  runCli(argv, { env: { DATABASE_URL: TEST_DATABASE_URL, PINVERIFY_ACTOR: 'webhook-test' } });
 
 describe('pinverify webhooks', () => {
   let pool: Pool;
