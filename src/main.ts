@@ -423,7 +423,19 @@ async function start(
   // and reclaims the calls left in it meanwhile. Calls meanwhile take the dialplan's
   // "app unavailable" path.
   supervisor = superviseAri<ari.Client>({
-    connect: () => ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD),
+    connect: async () => {
+      // ari-client's swagger loader throws uncaught (and so ends the process) on a 503 from an
+      // Asterisk still starting up; ask first, so the supervisor retries instead.
+      const docs = `${cfg.ARI_URL.replace(/\/+$/, '')}/ari/api-docs/resources.json`;
+      const auth = Buffer.from(`${cfg.ARI_USER}:${cfg.ARI_PASSWORD}`).toString('base64');
+      const res = await fetch(docs, {
+        headers: { authorization: `Basic ${auth}` },
+        signal: AbortSignal.timeout(5000),
+      });
+      await res.body?.cancel();
+      if (!res.ok) throw new Error(`ARI not ready: ${docs} answered HTTP ${res.status}`);
+      return ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD);
+    },
     async onConnected(client) {
       app.attach(client);
       dialer.attach(client);
