@@ -6,6 +6,7 @@ import ari from 'ari-client';
 import { createAmiClient } from './ami/ami-client';
 import { createAmiResultPublisher } from './ami/ami-result-publisher';
 import { superviseAri, type AriSupervisor } from './ari/ari-supervisor';
+import { guardSwaggerLoader } from './ari/swagger-guard';
 import { createStasisApp } from './ari/stasis-app';
 import { createAriDialer } from './ari/ari-dialer';
 import { createOutboundCaller, type CallQueue, type OutboundCaller } from './outbound/outbound-caller';
@@ -422,20 +423,11 @@ async function start(
   // Connects (and reconnects) forever; every connect re-registers the handlers, starts the app
   // and reclaims the calls left in it meanwhile. Calls meanwhile take the dialplan's
   // "app unavailable" path.
+  guardSwaggerLoader();
   supervisor = superviseAri<ari.Client>({
-    connect: async () => {
-      // ari-client's swagger loader throws uncaught (and so ends the process) on a 503 from an
-      // Asterisk still starting up; ask first, so the supervisor retries instead.
-      const docs = `${cfg.ARI_URL.replace(/\/+$/, '')}/ari/api-docs/resources.json`;
-      const auth = Buffer.from(`${cfg.ARI_USER}:${cfg.ARI_PASSWORD}`).toString('base64');
-      const res = await fetch(docs, {
-        headers: { authorization: `Basic ${auth}` },
-        signal: AbortSignal.timeout(5000),
-      });
-      await res.body?.cancel();
-      if (!res.ok) throw new Error(`ARI not ready: ${docs} answered HTTP ${res.status}`);
-      return ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD);
-    },
+    // guardSwaggerLoader (above) makes every failure of ari-client's API loading a rejection
+    // here, which the supervisor retries, instead of an uncaught throw that ended the process.
+    connect: () => ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD),
     async onConnected(client) {
       app.attach(client);
       dialer.attach(client);
