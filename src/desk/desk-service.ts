@@ -12,6 +12,7 @@ import type { FlowLogger } from '../flow/ports';
 import { maskEmail, maskPhone } from '../log/mask';
 import { OpsError } from '../ops/ops-error';
 import { normalizeCaller } from '../phone/normalize-caller';
+import { ServiceNotStartedError } from '../store/start-with-retry';
 import type { TicketConnector, TicketNote } from '../tickets/ticket-connector';
 import { deriveCode } from '../verification/verification-code';
 import type { VerificationService } from '../verification/verification-service';
@@ -242,9 +243,14 @@ export function createDeskService(deps: DeskServiceDeps) {
         ticket: v.ticket_ref,
         problem: err instanceof Error ? err.message : String(err),
       });
+      // A queue not started yet (the database was down at boot) says why in words meant for the
+      // agent; other problems (SQL, pg-boss) stay in the log. After a send the code did go out:
+      // said first, so the agent does not send another.
+      const lead = event === 'code_sent' ? 'The code was sent, but the' : 'The';
+      const why = err instanceof ServiceNotStartedError ? `: ${err.message}. Add it` : '; add it';
       throw new OpsError(
         'unavailable',
-        `The ticket note for ${v.ticket_ref} could not be queued; add it by hand.`,
+        `${lead} ticket note for ${v.ticket_ref} could not be queued${why} by hand.`,
         [],
         {
           code: 'ticket_note_failed',

@@ -37,22 +37,32 @@ export async function startPgCallQueue(
   });
   boss.on('error', (err: Error) => o.log.warn('call queue problem', { problem: err.message }));
   await boss.start();
-  await boss.createQueue(OUTBOUND_CALL_QUEUE, {
-    name: OUTBOUND_CALL_QUEUE,
-    retryLimit: 0,
-    // A call that runs longer than this is over; its job expires (an instance that died mid-call).
-    expireInSeconds: 15 * 60,
-  });
+  // A start that fails half-way (the database lost just after pg-boss started) must not leave a
+  // running pg-boss and its workers behind: src/store/start-with-retry.ts tries again with a new one.
+  const abandon = async (err: unknown): Promise<never> => {
+    await boss.stop({ graceful: false, close: false }).catch(() => undefined);
+    throw err;
+  };
+  await boss
+    .createQueue(OUTBOUND_CALL_QUEUE, {
+      name: OUTBOUND_CALL_QUEUE,
+      retryLimit: 0,
+      // A call that runs longer than this is over; its job expires (an instance that died mid-call).
+      expireInSeconds: 15 * 60,
+    })
+    .catch(abandon);
   const worker = o.worker;
   if (worker) {
     for (let i = 0; i < worker.concurrency; i++) {
-      await boss.work<QueuedCall>(
-        OUTBOUND_CALL_QUEUE,
-        { batchSize: 1, pollingIntervalSeconds: o.pollingIntervalSeconds ?? 0.5 },
-        async ([job]) => {
-          if (job) await worker.run(job.data);
-        },
-      );
+      await boss
+        .work<QueuedCall>(
+          OUTBOUND_CALL_QUEUE,
+          { batchSize: 1, pollingIntervalSeconds: o.pollingIntervalSeconds ?? 0.5 },
+          async ([job]) => {
+            if (job) await worker.run(job.data);
+          },
+        )
+        .catch(abandon);
     }
   }
   return {

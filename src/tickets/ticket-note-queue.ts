@@ -147,13 +147,21 @@ export async function startTicketNoteQueue(o: TicketNoteQueueOptions): Promise<T
   });
   boss.on('error', (err: Error) => o.log.warn('ticket note queue problem', { problem: err.message }));
   await boss.start();
-  await boss.createQueue(TICKET_NOTE_QUEUE, {
-    name: TICKET_NOTE_QUEUE,
-    retryLimit: retry.limit,
-    retryDelay: retry.delaySeconds,
-    retryBackoff: retry.backoff,
-    expireInSeconds,
-  });
+  // A start that fails half-way (the database lost just after pg-boss started) must not leave a
+  // running pg-boss and its workers behind: src/store/start-with-retry.ts tries again with a new one.
+  const abandon = async (err: unknown): Promise<never> => {
+    await boss.stop({ graceful: false, close: false }).catch(() => undefined);
+    throw err;
+  };
+  await boss
+    .createQueue(TICKET_NOTE_QUEUE, {
+      name: TICKET_NOTE_QUEUE,
+      retryLimit: retry.limit,
+      retryDelay: retry.delaySeconds,
+      retryBackoff: retry.backoff,
+      expireInSeconds,
+    })
+    .catch(abandon);
 
   /** Ends the job's retries now (failed, not retry) and drops the code from its row. */
   async function endJob(id: string, giveUp: boolean): Promise<void> {
@@ -230,13 +238,15 @@ export async function startTicketNoteQueue(o: TicketNoteQueueOptions): Promise<T
 
   if (o.worker) {
     for (let i = 0; i < (o.concurrency ?? 2); i++) {
-      await boss.work<unknown>(
-        TICKET_NOTE_QUEUE,
-        { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: o.pollingIntervalSeconds ?? 1 },
-        async ([job]) => {
-          if (job) await deliver(job);
-        },
-      );
+      await boss
+        .work<unknown>(
+          TICKET_NOTE_QUEUE,
+          { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: o.pollingIntervalSeconds ?? 1 },
+          async ([job]) => {
+            if (job) await deliver(job);
+          },
+        )
+        .catch(abandon);
     }
   }
 
