@@ -60,15 +60,19 @@ describe('PgAuditTrail', () => {
     await down.end();
   });
 
-  it('writes a run of queued events in one statement, every one of them, in order', async () => {
-    const statements: string[] = [];
-    const counting: Queryable = {
+  /** Counts the statements the trail sends, passing them on to the test database. */
+  function counting(statements: string[]): Queryable {
+    return {
       query: <R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) => {
         statements.push(text);
         return pool.query<R>(text, values);
       },
     };
-    const audit = new PgAuditTrail(counting);
+  }
+
+  it('writes a run of queued events in one statement, every one of them, in order', async () => {
+    const statements: string[] = [];
+    const audit = new PgAuditTrail(counting(statements));
     await audit.open(opened('batch'));
     // Fifty events from a busy call, submitted while the first is being written.
     const writes = Array.from({ length: 50 }, (_, i) => audit.event('batch', 'attempt', { n: i }, at(i)));
@@ -78,10 +82,52 @@ describe('PgAuditTrail', () => {
       "SELECT (detail->>'n')::int AS n FROM call_events WHERE call_id = 'batch' ORDER BY at",
     );
     expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 50 }, (_, i) => i));
-    const eventStatements = statements.filter((t) => t.includes('INSERT INTO call_events'));
     // The first event alone (the queue was empty), then the other 49 together.
-    expect(eventStatements.length).toBeLessThanOrEqual(3);
-    expect(eventStatements.some((t) => t.includes('unnest'))).toBe(true);
+    expect(statements.length).toBeLessThanOrEqual(3);
+    expect(statements.some((t) => t.includes('pinverify_write_audit'))).toBe(true);
+  });
+
+  it('with a batch delay, the opens, events and closes of many calls go in one round trip, each call in order', async () => {
+    const statements: string[] = [];
+    const audit = new PgAuditTrail(counting(statements), { batchDelayMs: 30 });
+    const calls = Array.from({ length: 20 }, (_, i) => `many-${i}`);
+    // As twenty calls in the app at once would submit them: interleaved.
+    const writes: Promise<void>[] = calls.map((c) => audit.open(opened(c)));
+    for (let n = 0; n < 3; n++) {
+      for (const c of calls) writes.push(audit.event(c, 'attempt', { n }, at(n + 1)));
+    }
+    for (const c of calls) writes.push(audit.close(c, { ...OUTCOME, route: c }, at(10)));
+    await Promise.all(writes);
+    expect(statements).toHaveLength(1);
+    for (const c of calls) {
+      const row = await callRow(c);
+      expect(row).toMatchObject({ channel_id: `chan-${c}`, result: 'verified', route: c, contact_id: 42 });
+      expect((row?.started_at as Date).toISOString()).toBe(T0.toISOString());
+      expect((row?.ended_at as Date).toISOString()).toBe(at(10).toISOString());
+      expect((await eventsOf(c)).map((e) => (e.detail as { n: number }).n)).toEqual([0, 1, 2]);
+    }
+  });
+
+  it('a record the database refuses does not take its batch with it: the others are written, it is journaled', async () => {
+    const logger = recordingLogger();
+    const audit = new PgAuditTrail(pool, { logger, batchDelayMs: 20 });
+    const bad = { ...OUTCOME, contactId: 'not a number' as unknown as number };
+    await Promise.all([
+      audit.open(opened('good-1')),
+      audit.close('bad', bad, at(1)),
+      audit.open(opened('good-2')),
+      audit.event('good-2', 'attempt', { n: 1 }, at(2)),
+    ]);
+    expect(await audit.flush()).toBe(0);
+    expect(await callRow('good-1')).toBeDefined();
+    expect(await eventsOf('good-2')).toHaveLength(1);
+    expect(await callRow('bad')).toBeUndefined();
+    const journaled = logger.entries.filter((l) => l.meta.auditJournal !== undefined);
+    expect(journaled).toHaveLength(1);
+    expect(parseAuditJournalLine(String(journaled[0]?.meta.auditJournal))).toMatchObject({
+      op: 'close',
+      callId: 'bad',
+    });
   });
 
   async function callRow(callId: string) {
