@@ -119,15 +119,23 @@ export async function startWebhookDispatcher(o: WebhookDispatcherOptions): Promi
   });
   boss.on('error', (err: Error) => log.warn('webhook queue problem', { problem: err.message }));
   await boss.start();
-  await boss.createQueue(queue, {
-    name: queue,
-    // One waiting drain per endpoint (singletonKey); any number may run, the lease decides.
-    policy: 'short',
-    // A drain that failed on a database error is tried again; the sweep would find it anyway.
-    retryLimit: 2,
-    retryDelay: 5,
-    expireInSeconds: Math.ceil((maxDrainMs + leaseMs) / 1000) + 60,
-  });
+  // A start that fails half-way (the database lost just after pg-boss started) must not leave a
+  // running pg-boss and its workers behind: src/store/start-with-retry.ts tries again with a new one.
+  const abandon = async (err: unknown): Promise<never> => {
+    await boss.stop({ graceful: false, close: false }).catch(() => undefined);
+    throw err;
+  };
+  await boss
+    .createQueue(queue, {
+      name: queue,
+      // One waiting drain per endpoint (singletonKey); any number may run, the lease decides.
+      policy: 'short',
+      // A drain that failed on a database error is tried again; the sweep would find it anyway.
+      retryLimit: 2,
+      retryDelay: 5,
+      expireInSeconds: Math.ceil((maxDrainMs + leaseMs) / 1000) + 60,
+    })
+    .catch(abandon);
 
   let stopping = false;
   const running = new Set<Promise<void>>();
@@ -138,7 +146,11 @@ export async function startWebhookDispatcher(o: WebhookDispatcherOptions): Promi
       singletonKey: key,
       ...(afterMs > 0 ? { startAfter: afterMs / 1000 } : {}),
     });
+    // Our own workers take it now; polling (every 2 s) is for jobs sent by other instances and
+    // for retries falling due.
+    if (afterMs <= 0) for (const id of workerIds) boss.notifyWorker(id);
   }
+  const workerIds: string[] = [];
 
   // Notifications coalesce per endpoint: while a send for it is on its way, more of them make
   // one more send, not one each.
@@ -367,24 +379,27 @@ export async function startWebhookDispatcher(o: WebhookDispatcherOptions): Promi
   }
 
   for (let i = 0; i < (o.concurrency ?? 4); i++) {
-    await boss.work<DrainJob>(
-      queue,
-      { batchSize: 1, pollingIntervalSeconds: o.pollingIntervalSeconds ?? 0.5 },
-      async ([job]) => {
-        if (!job || stopping) return;
-        const run = drain(job.data.endpointId).catch((err: unknown) => {
-          log.warn('webhook drain failed', { endpointId: job.data.endpointId, problem: errorText(err) });
-          throw err;
-        });
-        const tracked = run.catch(() => undefined);
-        running.add(tracked);
-        try {
-          await run;
-        } finally {
-          running.delete(tracked);
-        }
-      },
-    );
+    const workerId = await boss
+      .work<DrainJob>(
+        queue,
+        { batchSize: 1, pollingIntervalSeconds: o.pollingIntervalSeconds ?? 2 },
+        async ([job]) => {
+          if (!job || stopping) return;
+          const run = drain(job.data.endpointId).catch((err: unknown) => {
+            log.warn('webhook drain failed', { endpointId: job.data.endpointId, problem: errorText(err) });
+            throw err;
+          });
+          const tracked = run.catch(() => undefined);
+          running.add(tracked);
+          try {
+            await run;
+          } finally {
+            running.delete(tracked);
+          }
+        },
+      )
+      .catch(abandon);
+    workerIds.push(workerId);
   }
 
   const listener = startWebhookNotificationListener({
