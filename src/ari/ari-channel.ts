@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from 'ari-client';
 import { CallGoneError, type ChannelControl, type DialplanTarget } from '../call/channel-control';
 import type { AriObserver } from '../metrics/app-metrics';
+import type { AriCommands } from './ari-commands';
 
 /**
  * ChannelControl over ARI REST. ARI answers 404 "Channel not found" (or 409/422 "not in Stasis")
@@ -31,9 +31,9 @@ export interface AriChannelOptions {
   takeDtmfAt?: () => number | undefined;
 }
 
-/** `client` gives the connected client at the time of each request (it changes on reconnect). */
+/** ChannelControl for one channel, over `ari` (src/ari/ari-commands.ts). */
 export function createAriChannel(
-  client: () => Client,
+  ari: AriCommands,
   channelId: string,
   options: AriChannelOptions = {},
 ): ChannelControl {
@@ -48,7 +48,7 @@ export function createAriChannel(
     let ok = false;
     try {
       return await Promise.race([
-        // Inside a promise, so "not connected" from client() is a rejection like any other.
+        // Inside a promise, so a synchronous "not connected" is a rejection like any other.
         new Promise<T>((resolve) => resolve(op())),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
@@ -70,32 +70,25 @@ export function createAriChannel(
   }
   return {
     channelId,
-    answer: () => call('answer', () => client().channels.answer({ channelId })),
+    answer: () => call('answer', () => ari.answer(channelId)),
     async startPlayback(media) {
       turn = (turn + 1) % 2;
       const playbackId = playbackIds[turn] ?? randomUUID();
-      await call('play', () => client().channels.play({ channelId, media, playbackId }));
+      await call('play', () => ari.play(channelId, media, playbackId));
       return playbackId;
     },
     async stopPlayback(playbackId) {
       try {
-        await call('stop playback', () => client().playbacks.stop({ playbackId }));
+        await call('stop playback', () => ari.stopPlayback(playbackId));
       } catch (err) {
         // The playback may have finished in the meantime: nothing to stop.
         if (!(err instanceof Error && /Playback not found|not found/i.test(err.message))) throw err;
       }
     },
     setVariable: (variable, value) =>
-      call('set variable', () => client().channels.setChannelVar({ channelId, variable, value })),
+      call('set variable', () => ari.setVariable(channelId, variable, value)),
     continueInDialplan: (t: DialplanTarget) =>
-      call('continue', () =>
-        client().channels.continueInDialplan({
-          channelId,
-          context: t.context,
-          extension: t.exten,
-          priority: t.priority,
-        }),
-      ),
-    hangup: () => call('hangup', () => client().channels.hangup({ channelId })),
+      call('continue', () => ari.continueInDialplan(channelId, t.context, t.exten, t.priority)),
+    hangup: () => call('hangup', () => ari.hangup(channelId)),
   };
 }

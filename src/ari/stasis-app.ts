@@ -9,6 +9,7 @@ import type {
 import type { ChannelControl, ChannelEvent } from '../call/channel-control';
 import type { AriObserver } from '../metrics/app-metrics';
 import { createAriChannel, playbackIdsFor } from './ari-channel';
+import { ariClientCommands, type AriCommands } from './ari-commands';
 
 /** What the app learns about a call when it enters Stasis (or is found there after a restart). */
 export interface StasisEntry {
@@ -37,6 +38,8 @@ export interface StasisAppOptions {
   app: string;
   /** The connected ARI client, or null while the supervisor reconnects. */
   client(): Client | null;
+  /** How a call's channel requests are made; default: through client() (ari-commands.ts). */
+  commands?: AriCommands;
   /** Starts a call's flow. Called once per channel. */
   startCall(entry: StasisEntry, channel: ChannelControl): CallRun;
   log: {
@@ -104,12 +107,13 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
     if (!c) throw new Error('ARI is not connected (reconnecting)');
     return c;
   };
+  const commands = opts.commands ?? ariClientCommands(getClient);
 
   function start(entry: StasisEntry): void {
     if (calls.has(entry.channelId)) return;
     const run = opts.startCall(
       draining ? { ...entry, reclaimed: true } : entry,
-      createAriChannel(getClient, entry.channelId, {
+      createAriChannel(commands, entry.channelId, {
         observer: opts.observer,
         takeDtmfAt: () => {
           const at = dtmfAt.get(entry.channelId);
