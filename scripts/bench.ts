@@ -86,8 +86,31 @@ function quantile(before: Map<number, number>, after: Map<number, number>, q: nu
   return Infinity;
 }
 
+/**
+ * Waits until Asterisk holds no channel (at most 90 s), then 3 s more: a step must not start
+ * while the calls of the one before (above all a failed one, whose callers SIPp abandoned) still
+ * ring the agent phone or use the CPU, or it is judged on their behalf.
+ */
+async function settle(): Promise<void> {
+  const auth = Buffer.from(`${process.env.ARI_USER}:${process.env.ARI_PASSWORD}`).toString('base64');
+  const until = Date.now() + 90_000;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`${process.env.ARI_URL}/ari/channels`, {
+        headers: { authorization: `Basic ${auth}` },
+      });
+      if (res.ok && ((await res.json()) as unknown[]).length === 0) break;
+    } catch {
+      // Asterisk busy: look again.
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+}
+
 /** One step: `rate` calls/s for SECONDS_PER_STEP into `service`, checked at the agent phone. */
 async function step(service: string, rate: number): Promise<Step> {
+  await settle();
   const calls = rate * SECONDS_PER_STEP;
   const dir = mkdtempSync(path.join(tmpdir(), 'pinverify-bench-'));
   const agentLog = path.join(dir, 'agent.log');
@@ -195,7 +218,6 @@ async function ramp(label: string, service: string): Promise<Step[]> {
       `  ${label.padEnd(9)} ${String(rate).padStart(3)}/s x ${SECONDS_PER_STEP} s: ${s.ok ? 'clean' : `FAILED (${s.why})`}`,
     );
     if (!s.ok) break;
-    await new Promise((r) => setTimeout(r, 5000)); // let the step's calls end
   }
   return steps;
 }

@@ -8,6 +8,7 @@ import { createAmiResultPublisher } from './ami/ami-result-publisher';
 import { superviseAri, type AriSupervisor } from './ari/ari-supervisor';
 import { guardSwaggerLoader } from './ari/swagger-guard';
 import { createStasisApp } from './ari/stasis-app';
+import { createAriHttpCommands } from './ari/ari-commands';
 import { createAriDialer } from './ari/ari-dialer';
 import { createOutboundCaller, type CallQueue, type OutboundCaller } from './outbound/outbound-caller';
 import { startPgCallQueue } from './outbound/pg-call-queue';
@@ -16,7 +17,7 @@ import { isCallGone } from './call/call-verbs';
 import { normalizeCaller } from './phone/normalize-caller';
 import { PgProfileStore } from './store/pg-profile-store';
 import { PgCallAttemptStore } from './store/pg-call-attempts';
-import { admissionVerdict } from './call/admission-control';
+import { admissionVerdict, createSustainedLevel } from './call/admission-control';
 import { CallSession } from './call/call-session';
 import { systemClock } from './call/clock';
 import { ConfigError, loadAppConfig, type AppConfig } from './config/app-config';
@@ -43,6 +44,7 @@ import { PgAuditTrail } from './store/pg-audit-trail';
 import { startHousekeeping } from './store/housekeeping';
 import { PgConfigStore, startConfigListener } from './store/pg-config-store';
 import { PgContactDirectory } from './store/pg-contact-directory';
+import { startWithRetry, type RetryingStart } from './store/start-with-retry';
 import { createPgVerificationService } from './verification/create-pg-verification-service';
 import { createPasswordHasher } from './desk/agent-password';
 import { parseDialBegin } from './desk/dial-begin';
@@ -70,7 +72,10 @@ async function start(
   ticketConnector: TicketConnector | null,
   log: Logger,
 ): Promise<() => Promise<void>> {
-  const pool = createPool(cfg.DATABASE_URL, { logger: log });
+  // Connections opened for a burst of calls stay open for the next one: opening one (a backend
+  // fork and SCRAM on both sides) under load took longer than the 2 s connect timeout on the
+  // 2-core lab (npm run bench), and a caller must never wait on it. At most `max` (10) each.
+  const pool = createPool(cfg.DATABASE_URL, { logger: log, idleTimeoutMillis: 0 });
   try {
     const m = await migrate(pool, { logger: log });
     log.info('database ready', { schema: m.current, applied: m.applied });
@@ -81,7 +86,8 @@ async function start(
 
   const configStore = new PgConfigStore(pool, { logger: log });
   const listener = startConfigListener(pool, configStore, { logger: log });
-  const audit = new PgAuditTrail(pool, { logger: log });
+  // 50 ms: under load the records of the calls of that moment go in one round trip.
+  const audit = new PgAuditTrail(pool, { logger: log, batchDelayMs: 50 });
 
   const delivery = createDeliveryFromConfig(cfg, configStore);
 
@@ -124,7 +130,14 @@ async function start(
     },
   });
   const contacts = new PgContactDirectory(pool);
-  let callQueue: (CallQueue & { stop(): Promise<void> }) | null = null;
+  // The pg-boss services below keep trying to start while the database is down at boot
+  // (src/store/start-with-retry.ts); until then their users are told why, in words.
+  const startOpts = {
+    clock: systemClock,
+    log,
+    describe: (err: unknown) => describeDbError(err, cfg.DATABASE_URL),
+  };
+  let callQueue: RetryingStart<CallQueue & { stop(): Promise<void> }> | null = null;
   if (dialString) {
     const attempts = new PgCallAttemptStore(pool);
     const paceMs = 1000 / cfg.OUTBOUND_CALLS_PER_SECOND;
@@ -132,8 +145,8 @@ async function start(
       queue: {
         enqueue: (call, afterSeconds) =>
           callQueue
-            ? callQueue.enqueue(call, afterSeconds)
-            : Promise.reject(new Error('the call queue is starting')),
+            ? callQueue.use((q) => q.enqueue(call, afterSeconds))
+            : Promise.reject(new Error('the outbound call queue is starting')),
       },
       pace: () => attempts.nextSlotIn(paceMs),
       maxCalls: cfg.OUTBOUND_MAX_CALLS,
@@ -194,16 +207,20 @@ async function start(
       log,
     });
     const caller = outbound;
-    try {
-      callQueue = await startPgCallQueue({
-        pool,
-        log,
-        worker: { run: (call) => caller.run(call), concurrency: Math.min(cfg.OUTBOUND_MAX_CALLS, 20) },
-      });
-    } catch (err) {
-      // Without the queue no call can start (the API says why); inbound calls are unaffected.
-      log.error('the outbound call queue did not start', { problem: describeDbError(err, cfg.DATABASE_URL) });
-    }
+    // Without the queue no call can start (the API says why); inbound calls are unaffected.
+    callQueue = startWithRetry({
+      ...startOpts,
+      name: 'outbound call queue',
+      meanwhile: 'no outbound verification call can start',
+      start: () =>
+        startPgCallQueue({
+          pool,
+          log,
+          worker: { run: (call) => caller.run(call), concurrency: Math.min(cfg.OUTBOUND_MAX_CALLS, 20) },
+        }),
+    });
+    // As before, the app goes on once the first try is over; a failed one goes on in the background.
+    await callQueue.firstAttempt();
   }
   // The flow of each route mode; a call's route picks one (no route: otp).
   const otp = createOtpFlow({ contacts, verifier: verifications });
@@ -259,23 +276,23 @@ async function start(
   });
   // Ticket notes (#10) go through a pg-boss queue so a slow or down PSA never holds up an agent,
   // and any instance may deliver them; webhooks to subscribers likewise (one dispatcher per
-  // instance, endpoints leased in Postgres).
+  // instance, endpoints leased in Postgres). Both keep trying to start while the database is down.
   const ticketNotes = ticketConnector
-    ? await startTicketNoteQueue({ pool, connector: ticketConnector, log, worker: true }).catch(
-        (err: unknown) => {
-          log.error('ticket note queue not started: ticket notes are not sent', {
-            problem: describeDbError(err, cfg.DATABASE_URL),
-          });
-          return null;
-        },
-      )
+    ? startWithRetry({
+        ...startOpts,
+        name: 'ticket-note queue',
+        meanwhile: 'agents are told to add ticket notes by hand',
+        start: () => startTicketNoteQueue({ pool, connector: ticketConnector, log, worker: true }),
+      })
     : null;
-  const webhooks = await startWebhookDispatcher({ pool, log }).catch((err: unknown) => {
-    log.error('webhook dispatcher not started: events wait in Postgres until a restart', {
-      problem: describeDbError(err, cfg.DATABASE_URL),
-    });
-    return null;
+  await ticketNotes?.firstAttempt();
+  const webhooks = startWithRetry({
+    ...startOpts,
+    name: 'webhook dispatcher',
+    meanwhile: 'webhook events wait in Postgres',
+    start: () => startWebhookDispatcher({ pool, log }),
   });
+  await webhooks.firstAttempt();
   const desk = {
     agents,
     hasher: createPasswordHasher(),
@@ -290,7 +307,7 @@ async function start(
       settings: () => configStore.getSettings(),
       tickets:
         ticketConnector && ticketNotes
-          ? { connector: ticketConnector, enqueue: (note) => ticketNotes.enqueue(note) }
+          ? { connector: ticketConnector, enqueue: (note) => ticketNotes.use((q) => q.enqueue(note)) }
           : null,
       clock: systemClock,
       secret: cfg.PINVERIFY_CODE_SECRET,
@@ -337,6 +354,9 @@ async function start(
     loopDelay.reset();
   }, 1000);
   lagTimer.unref();
+  // Sampled every 100 ms; admission looks at the level held over the last second.
+  const poolWaiting = createSustainedLevel(10);
+  setInterval(() => poolWaiting.sample(pool.waitingCount), 100).unref();
   const limits = {
     maxCallsInApp: cfg.MAX_CALLS_IN_APP,
     maxEventLoopLagMs: cfg.OVERLOAD_EVENT_LOOP_LAG_MS,
@@ -345,10 +365,23 @@ async function start(
   const app = createStasisApp({
     app: cfg.ARI_APP,
     client: () => supervisor?.client ?? null,
+    // A call's own requests over keep-alive HTTP (ari-commands.ts says why), refused while the
+    // websocket is down as ari-client's were.
+    commands: createAriHttpCommands({
+      url: cfg.ARI_URL,
+      user: cfg.ARI_USER,
+      password: cfg.ARI_PASSWORD,
+      assertConnected: () => {
+        if (supervisor?.state !== 'connected') throw new Error('ARI is not connected (reconnecting)');
+      },
+    }),
     log,
     observer: metrics,
     admit: () =>
-      admissionVerdict({ callsInApp: app.active(), eventLoopLagMs, poolWaiting: pool.waitingCount }, limits),
+      admissionVerdict(
+        { callsInApp: app.active(), eventLoopLagMs, poolWaiting: poolWaiting.value() },
+        limits,
+      ),
     startCall(entry, channel) {
       const callId = randomUUID();
       const callLog = log.child({ callId, channelId: entry.channelId });
@@ -456,7 +489,7 @@ async function start(
     }
     await callQueue?.stop().catch(() => undefined);
     await ticketNotes?.stop().catch(() => undefined);
-    await webhooks?.stop().catch(() => undefined);
+    await webhooks.stop().catch(() => undefined);
     await outbound?.idle();
     stopHousekeeping();
     clearInterval(lagTimer);

@@ -87,7 +87,7 @@ export const appConfigSchema = z.object({
     .int()
     .min(10)
     .default(200),
-  /** Admission control: shed new calls while more queries than this wait for a Postgres connection. */
+  /** Admission control: shed new calls while more queries than this have waited for a Postgres connection for a whole second. */
   OVERLOAD_POOL_WAITING: z.coerce
     .number({ error: 'OVERLOAD_POOL_WAITING must be a number' })
     .int()

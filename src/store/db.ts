@@ -30,6 +30,8 @@ export interface CreatePoolOptions {
   max?: number;
   connectionTimeoutMillis?: number;
   statementTimeoutMillis?: number;
+  /** How long an unused connection stays open (0: for good). */
+  idleTimeoutMillis?: number;
 }
 
 export function createPool(databaseUrl: string, options: CreatePoolOptions = {}): Pool {
@@ -42,7 +44,7 @@ export function createPool(databaseUrl: string, options: CreatePoolOptions = {})
     statement_timeout: options.statementTimeoutMillis ?? 3000,
     // A transaction left open by a bug must not keep a code row locked for other checks.
     idle_in_transaction_session_timeout: 10_000,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
     // Detects a dead server behind a silent network faster than the OS default.
     keepAlive: true,
     application_name: 'pinverify',

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Client } from 'ari-client';
-import { admissionVerdict } from '../../src/call/admission-control';
+import { admissionVerdict, createSustainedLevel } from '../../src/call/admission-control';
 import { createStasisApp, type StasisEntry } from '../../src/ari/stasis-app';
 import { createFlowHarness, SUPPORT_ROUTE } from '../fakes/flow-harness';
 
@@ -15,11 +15,26 @@ describe('admissionVerdict', () => {
     [{ ...CALM, eventLoopLagMs: 200 }, null],
     [{ ...CALM, eventLoopLagMs: 200.4 }, 'event-loop lag 200 ms over 200 ms'],
     [{ ...CALM, poolWaiting: 20 }, null],
-    [{ ...CALM, poolWaiting: 21 }, '21 queries waiting for a Postgres connection (over 20)'],
+    [{ ...CALM, poolWaiting: 21 }, '21 queries waiting for a Postgres connection (over 20 for a second)'],
     // The ceiling is named first when several limits are exceeded.
     [{ callsInApp: 9, eventLoopLagMs: 900, poolWaiting: 99 }, 'calls in the app at the ceiling of 3'],
   ])('%j -> %s', (signals, verdict) => {
     expect(admissionVerdict(signals, LIMITS)).toBe(verdict);
+  });
+});
+
+describe('createSustainedLevel (the pool signal: a level held for the whole window, not a blip)', () => {
+  test.each([
+    [[], 0],
+    [[30], 30],
+    [[0, 0, 45, 0], 0],
+    [[25, 30, 22, 40], 22],
+    // Only the last `size` (4) samples count: the early zero has left the window.
+    [[0, 25, 30, 22, 40], 22],
+  ])('samples %j -> %d', (samples, level) => {
+    const l = createSustainedLevel(4);
+    for (const v of samples) l.sample(v);
+    expect(l.value()).toBe(level);
   });
 });
 
