@@ -8,6 +8,7 @@
  * its instance may have rung the person already, and calling twice is worse than once; the
  * caller queues the next attempt itself after busy or no answer.
  */
+import { abandonBoss } from '../store/start-with-retry';
 import PgBoss from 'pg-boss';
 import type { Pool } from 'pg';
 import type { FlowLogger } from '../flow/ports';
@@ -37,12 +38,8 @@ export async function startPgCallQueue(
   });
   boss.on('error', (err: Error) => o.log.warn('call queue problem', { problem: err.message }));
   await boss.start();
-  // A start that fails half-way (the database lost just after pg-boss started) must not leave a
-  // running pg-boss and its workers behind: src/store/start-with-retry.ts tries again with a new one.
-  const abandon = async (err: unknown): Promise<never> => {
-    await boss.stop({ graceful: false, close: false }).catch(() => undefined);
-    throw err;
-  };
+  // A start that fails half-way must not leave a running pg-boss behind (abandonBoss says why).
+  const abandon = abandonBoss(boss);
   await boss
     .createQueue(OUTBOUND_CALL_QUEUE, {
       name: OUTBOUND_CALL_QUEUE,

@@ -198,3 +198,17 @@ export function startWithRetry<T>(opts: StartWithRetryOptions<T>): RetryingStart
     },
   };
 }
+
+/**
+ * For a pg-boss start that fails half-way (the database lost just after pg-boss started): stops
+ * that pg-boss and its workers, then rethrows, so startWithRetry tries again with a new one and
+ * nothing of the failed try keeps running. Use as `.catch(abandonBoss(boss))`.
+ */
+export function abandonBoss(boss: {
+  stop(options: { graceful: boolean; close: boolean }): Promise<void>;
+}): (err: unknown) => Promise<never> {
+  return async (err) => {
+    await boss.stop({ graceful: false, close: false }).catch(() => undefined);
+    throw err;
+  };
+}

@@ -24,6 +24,7 @@
  * answer was lost (a timeout) can get it twice. The webhook connector's webhook-id is stable
  * across retries so receivers can drop the copy; Zendesk and ConnectWise have no such key.
  */
+import { abandonBoss } from '../store/start-with-retry';
 import PgBoss from 'pg-boss';
 import type { Pool } from 'pg';
 import { z } from 'zod';
@@ -147,12 +148,8 @@ export async function startTicketNoteQueue(o: TicketNoteQueueOptions): Promise<T
   });
   boss.on('error', (err: Error) => o.log.warn('ticket note queue problem', { problem: err.message }));
   await boss.start();
-  // A start that fails half-way (the database lost just after pg-boss started) must not leave a
-  // running pg-boss and its workers behind: src/store/start-with-retry.ts tries again with a new one.
-  const abandon = async (err: unknown): Promise<never> => {
-    await boss.stop({ graceful: false, close: false }).catch(() => undefined);
-    throw err;
-  };
+  // A start that fails half-way must not leave a running pg-boss behind (abandonBoss says why).
+  const abandon = abandonBoss(boss);
   await boss
     .createQueue(TICKET_NOTE_QUEUE, {
       name: TICKET_NOTE_QUEUE,

@@ -25,6 +25,7 @@
  * Delivery is at least once: a 2xx whose answer was lost is sent again, with the same
  * webhook-id, by which the receiver deduplicates.
  */
+import { abandonBoss } from '../store/start-with-retry';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import PgBoss from 'pg-boss';
@@ -119,12 +120,8 @@ export async function startWebhookDispatcher(o: WebhookDispatcherOptions): Promi
   });
   boss.on('error', (err: Error) => log.warn('webhook queue problem', { problem: err.message }));
   await boss.start();
-  // A start that fails half-way (the database lost just after pg-boss started) must not leave a
-  // running pg-boss and its workers behind: src/store/start-with-retry.ts tries again with a new one.
-  const abandon = async (err: unknown): Promise<never> => {
-    await boss.stop({ graceful: false, close: false }).catch(() => undefined);
-    throw err;
-  };
+  // A start that fails half-way must not leave a running pg-boss behind (abandonBoss says why).
+  const abandon = abandonBoss(boss);
   await boss
     .createQueue(queue, {
       name: queue,
