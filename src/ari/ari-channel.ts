@@ -85,8 +85,7 @@ export function createAriChannel(
         if (!(err instanceof Error && /Playback not found|not found/i.test(err.message))) throw err;
       }
     },
-    setVariable: (variable, value) =>
-      call('set variable', () => ari.setVariable(channelId, variable, value)),
+    setVariable: (variable, value) => call('set variable', () => ari.setVariable(channelId, variable, value)),
     continueInDialplan: (t: DialplanTarget) =>
       call('continue', () => ari.continueInDialplan(channelId, t.context, t.exten, t.priority)),
     hangup: () => call('hangup', () => ari.hangup(channelId)),

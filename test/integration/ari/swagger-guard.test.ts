@@ -37,7 +37,9 @@ function startingAsterisk(status: number, failing: string[]): Promise<http.Serve
       return;
     }
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ apiVersion: '10.0.0', swaggerVersion: '1.1', basePath: base, apis: [], models: {} }));
+    res.end(
+      JSON.stringify({ apiVersion: '10.0.0', swaggerVersion: '1.1', basePath: base, apis: [], models: {} }),
+    );
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
