@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { QueuedCall } from '../../src/outbound/outbound-caller';
-import { startPgCallQueue } from '../../src/outbound/pg-call-queue';
+import { startPgCallQueue, workerPolling } from '../../src/outbound/pg-call-queue';
 import { createPool } from '../../src/store/db';
 import { PgCallAttemptStore } from '../../src/store/pg-call-attempts';
 import { freshDatabase, TEST_DATABASE_URL } from './helpers';
@@ -62,6 +62,62 @@ test('two instances work one queue: every attempt runs once, in one of them', as
   } finally {
     await a.stop();
     await b.stop();
+  }
+});
+
+test('a call queued in this process wakes an idle worker at once instead of waiting for its poll', async () => {
+  const ran: number[] = [];
+  // 3 workers polling together every 20 s: each polls once a minute.
+  const q = await startPgCallQueue({
+    pool,
+    log: quiet,
+    pollingIntervalSeconds: 20,
+    worker: { concurrency: 3, run: async () => void ran.push(Date.now()) },
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 1000)); // the workers' first fetches are over
+    const queuedAt = Date.now();
+    await q.enqueue(call(150), 0);
+    await until('the call', () => ran.length > 0, 10_000);
+    expect(ran[0]! - queuedAt).toBeLessThan(1500);
+  } finally {
+    await q.stop();
+  }
+});
+
+test('idle workers poll together at the combined interval, spread out, not each at it', async () => {
+  expect(workerPolling(0.5, 10)).toEqual({
+    everySeconds: 5,
+    offsetsMs: [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500],
+  });
+  expect(workerPolling(0.5, 1).everySeconds).toBe(0.5);
+  expect(workerPolling(0.01, 2).everySeconds).toBe(0.5); // pg-boss's floor
+  const fetches: number[] = [];
+  const counting = {
+    query: (text: string, values?: unknown[]) => {
+      if (/SKIP LOCKED/.test(text)) fetches.push(Date.now());
+      return pool.query(text, values);
+    },
+  } as unknown as Pool;
+  const q = await startPgCallQueue({
+    pool: counting,
+    log: quiet,
+    worker: { concurrency: 10, run: async () => undefined },
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 6000)); // one whole period and the start's fetches
+    const from = Date.now();
+    const before = fetches.length;
+    await new Promise((r) => setTimeout(r, 5000));
+    const polls = fetches.slice(before).filter((t) => t >= from);
+    // Each worker alone at 0.5 s would be 100 in 5 s; together they are about 10.
+    expect(polls.length).toBeGreaterThanOrEqual(7);
+    expect(polls.length).toBeLessThanOrEqual(14);
+    // Spread: no second without a poll.
+    for (let s = 0; s < 5; s++)
+      expect(polls.some((t) => t >= from + s * 1000 && t < from + (s + 1) * 1000)).toBe(true);
+  } finally {
+    await q.stop();
   }
 });
 
