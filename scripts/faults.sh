@@ -10,8 +10,9 @@
 #   PostgreSQL slow (frozen 1.5 s of every 2 s)            test/e2e/postgres-slow.test.ts
 #   overload beyond the admission ceiling                  test/e2e/overload.test.ts
 #   SMTP refusing, the SMS API failing or hanging, live   test/e2e/delivery-faults.test.ts
-#   hangups at every step, duplicate ARI events: test/unit/verification-flow.test.ts,
-#   test/unit/stasis-app.test.ts (they run in npm test; see README, "When things fail").
+#   every ARI event delivered twice (a replaying proxy)   test/e2e/ari-duplicate-events.test.ts
+#   hangups at every step: test/unit/verification-flow.test.ts, test/unit/stasis-app.test.ts
+#   (they run in npm test; see README, "When things fail").
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -28,4 +29,4 @@ PG_OUTAGE_MS="${PG_OUTAGE_MS:-60000}" PG_SLOW_MS="${PG_SLOW_MS:-60000}" FREEZE_M
   npx jest --ci --selectProjects e2e --runInBand --verbose \
   test/e2e/app-restart.test.ts test/e2e/ari-faults.test.ts test/e2e/app-frozen.test.ts \
   test/e2e/postgres-outage.test.ts test/e2e/postgres-slow.test.ts test/e2e/overload.test.ts \
-  test/e2e/delivery-faults.test.ts
+  test/e2e/delivery-faults.test.ts test/e2e/ari-duplicate-events.test.ts

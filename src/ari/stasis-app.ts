@@ -10,6 +10,7 @@ import type { ChannelControl, ChannelEvent } from '../call/channel-control';
 import type { AriObserver } from '../metrics/app-metrics';
 import { createAriChannel, playbackIdsFor } from './ari-channel';
 import { ariClientCommands, type AriCommands } from './ari-commands';
+import { createEventDeduper } from './event-dedupe';
 
 /** What the app learns about a call when it enters Stasis (or is found there after a restart). */
 export interface StasisEntry {
@@ -101,6 +102,10 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
   /** When each call's last DTMF arrived, until the next ARI command for it (DTMF-to-action). */
   const dtmfAt = new Map<string, number>();
   let draining = false;
+  // An event delivered twice is acted on once (event-dedupe.ts says how it knows).
+  const deduper = createEventDeduper();
+  const repeated = (type: string, timestamp: string | undefined, about: string) =>
+    deduper.repeated({ type, timestamp, about }, Date.now());
 
   const getClient = (): Client => {
     const c = opts.client();
@@ -170,8 +175,9 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
     attach(client) {
       client.on('StasisStart', (event: StasisStart, channel: Channel) => {
         if (event.application !== opts.app) return;
-        // A duplicate StasisStart (or one for a channel already handled) must not start a second flow.
-        if (calls.has(channel.id)) return;
+        // A duplicate StasisStart (or one for a channel already handled) must not start a second
+        // flow, nor one after the first flow has ended and sent the channel on.
+        if (calls.has(channel.id) || repeated('StasisStart', event.timestamp, channel.id)) return;
         const shed = draining ? null : (opts.admit?.() ?? null);
         if (shed) shedLog(shed);
         start({
@@ -184,14 +190,15 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
       });
       client.on('ChannelDtmfReceived', (event: ChannelDtmfReceived, channel: Channel) => {
         const run = calls.get(channel.id);
-        if (!run) return;
+        if (!run || repeated('ChannelDtmfReceived', event.timestamp, `${channel.id}|${event.digit}`)) return;
         // The last key before a command is the one that caused it (a digit mid-entry causes none).
         if (opts.observer) dtmfAt.set(channel.id, performance.now());
         run.handle({ type: 'dtmf', digit: event.digit });
       });
-      client.on('PlaybackFinished', (_event: PlaybackFinished, playback: Playback) => {
+      client.on('PlaybackFinished', (event: PlaybackFinished, playback: Playback) => {
         const target = playback.target_uri ?? '';
         if (!target.startsWith('channel:')) return;
+        if (repeated('PlaybackFinished', event.timestamp, playback.id)) return;
         calls
           .get(target.slice('channel:'.length))
           ?.handle({ type: 'playback-finished', playbackId: playback.id });

@@ -90,6 +90,29 @@ describe('createStasisApp', () => {
     ]);
   });
 
+  test('an event delivered twice (same instant, same channel) is acted on once; a key pressed twice is two', () => {
+    const { client, started, events, channel, runs } = setup();
+    const at = (ms: number) => `2026-12-03T13:00:00.${String(ms).padStart(3, '0')}+0000`;
+    client.emit('StasisStart', { application: 'pinverify', args: [], timestamp: at(1) }, channel('a'));
+    client.emit('StasisStart', { application: 'pinverify', args: [], timestamp: at(1) }, channel('a'));
+    client.emit('ChannelDtmfReceived', { digit: '1', timestamp: at(100) }, channel('a'));
+    client.emit('ChannelDtmfReceived', { digit: '1', timestamp: at(100) }, channel('a'));
+    client.emit('ChannelDtmfReceived', { digit: '1', timestamp: at(400) }, channel('a'));
+    client.emit('PlaybackFinished', { timestamp: at(500) }, { id: 'p1', target_uri: 'channel:a' });
+    client.emit('PlaybackFinished', { timestamp: at(500) }, { id: 'p1', target_uri: 'channel:a' });
+    expect(events.get('a')).toEqual([
+      { type: 'dtmf', digit: '1' },
+      { type: 'dtmf', digit: '1' },
+      { type: 'playback-finished', playbackId: 'p1' },
+    ]);
+    // The flow ended and sent the channel on; the StasisStart seen again starts nothing.
+    runs.get('a')!.finish();
+    return flush().then(() => {
+      client.emit('StasisStart', { application: 'pinverify', args: [], timestamp: at(1) }, channel('a'));
+      expect(started).toHaveLength(1);
+    });
+  });
+
   test('ignores channels of other Stasis apps', () => {
     const { client, started, channel } = setup();
     client.emit('StasisStart', { application: 'other', args: [] }, channel('x'));
