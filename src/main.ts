@@ -6,6 +6,7 @@ import ari from 'ari-client';
 import { createAmiClient } from './ami/ami-client';
 import { createAmiResultPublisher } from './ami/ami-result-publisher';
 import { superviseAri, type AriSupervisor } from './ari/ari-supervisor';
+import { filterAppEvents } from './ari/app-event-filter';
 import { guardSwaggerLoader } from './ari/swagger-guard';
 import { createStasisApp } from './ari/stasis-app';
 import { createAriHttpCommands } from './ari/ari-commands';
@@ -465,6 +466,12 @@ async function start(
       app.attach(client);
       dialer.attach(client);
       await client.start(cfg.ARI_APP);
+      // Only the events the app acts on come over the websocket (app-event-filter.ts says why).
+      const unfiltered = await filterAppEvents(client, cfg.ARI_APP);
+      if (unfiltered)
+        log.warn('Asterisk refused the event filter; the app gets every event of its calls', {
+          problem: unfiltered,
+        });
       log.info('ARI application registered', { app: cfg.ARI_APP, ari: cfg.ARI_URL });
       // Not awaited into the connect: a slow list must not hold up new calls.
       app
