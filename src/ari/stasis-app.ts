@@ -134,12 +134,12 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
     });
   }
 
-  const gone = (channelId: string) => {
+  const gone = (channelId: string, event: ChannelEvent = { type: 'hangup' }) => {
     dtmfAt.delete(channelId);
     const run = calls.get(channelId);
     if (!run) return;
     calls.delete(channelId);
-    run.handle({ type: 'hangup' });
+    run.handle(event);
   };
 
   /** At most one line a second while shedding, with how many calls were shed. */
@@ -207,7 +207,7 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
       client.on('ChannelDestroyed', (_e, channel: Channel) => gone(channel.id));
       // StasisEnd: the channel left the app (continued in the dialplan, or hung up). Either way no
       // verb may touch it any more.
-      client.on('StasisEnd', (_e, channel: Channel) => gone(channel.id));
+      client.on('StasisEnd', (_e, channel: Channel) => gone(channel.id, { type: 'left' }));
     },
 
     async reclaim(client) {

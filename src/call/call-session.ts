@@ -206,6 +206,8 @@ export class CallSession implements CallVerbs {
   /** A terminator expected right after a gather completed at maxDigits (see gather()). */
   private trailingTerminator: { digit: string; until: number } | null = null;
   private current: ActiveVerb | null = null;
+  /** The continue verb, once asked for: the channel leaving the app (StasisEnd) completes it. */
+  private continuing: RunningVerb<void> | null = null;
   /** The playback of the running play or gather, for interrupt(). */
   private currentPlayback: PromptPlayback | null = null;
   private interrupted = false;
@@ -252,6 +254,15 @@ export class CallSession implements CallVerbs {
       case 'hangup':
         this.markGone();
         return;
+      case 'left':
+        // Asterisk may tell us the channel left (StasisEnd) before it answers the continue that
+        // sent it on: that is the continue done, not a caller who hung up.
+        if (this.continuing && !this.continuing.settled) {
+          this.continued = true;
+          this.continuing.resolve();
+        }
+        this.markGone();
+        return;
       case 'dtmf':
         if (this.absorbTrailingTerminator(event.digit)) return;
         if (this.current?.onDtmf) this.current.onDtmf(event.digit);
@@ -273,10 +284,17 @@ export class CallSession implements CallVerbs {
   }
 
   continueTo(target: DialplanTarget): Promise<void> {
-    return this.simpleVerb('continueTo', async () => {
-      await this.channel.continueInDialplan(target);
-      this.continued = true;
-    });
+    const verb = this.begin<void>('continueTo');
+    if (verb instanceof Promise) return verb;
+    this.continuing = verb;
+    void this.channelCall(() => this.channel.continueInDialplan(target)).then(
+      () => {
+        this.continued = true;
+        verb.resolve();
+      },
+      (err: unknown) => verb.reject(err),
+    );
+    return verb.promise;
   }
 
   hangup(): Promise<void> {

@@ -24,7 +24,14 @@ export interface ChannelControl {
 
 /** Events the adapter feeds into a session, in the order the channel produced them. */
 export type ChannelEvent =
-  { type: 'dtmf'; digit: string } | { type: 'playback-finished'; playbackId: string } | { type: 'hangup' };
+  | { type: 'dtmf'; digit: string }
+  | { type: 'playback-finished'; playbackId: string }
+  | { type: 'hangup' }
+  /**
+   * The channel left the app (ARI StasisEnd): continued in the dialplan as the app asked, or
+   * hung up, or taken elsewhere by someone else. Either way no verb may touch it any more.
+   */
+  | { type: 'left' };
 
 export class CallGoneError extends Error {
   constructor(message = 'caller hung up') {

@@ -43,6 +43,26 @@ describe('CallSession answer / setVariable / continueTo / hangup', () => {
     expect(() => session.play(['sound:x'])).toThrow(/after the call continued/);
   });
 
+  it('the channel leaving the app before Asterisk answers the continue is the continue done, not a hangup', async () => {
+    const { channel, session } = setup();
+    // ARI's StasisEnd can come over the websocket before the HTTP answer to the continue.
+    channel.onCall = (c) => {
+      if (c.op === 'continueInDialplan') channel.emit({ type: 'left' });
+    };
+    await expect(session.continueTo({ context: 'ctx', exten: '2000', priority: 1 })).resolves.toBeUndefined();
+    expect(session.gone).toBe(true);
+  });
+
+  it('the channel leaving the app with no continue asked ends the call like a hangup', async () => {
+    const { channel, session } = setup();
+    channel.emit({ type: 'left' });
+    expect(session.gone).toBe(true);
+    await expect(session.continueTo({ context: 'c', exten: '1', priority: 1 })).rejects.toBeInstanceOf(
+      CallGoneError,
+    );
+    expect(channel.ops()).toEqual([]);
+  });
+
   it('hangup() hangs up and marks the session gone', async () => {
     const { channel, session } = setup();
     await session.hangup();

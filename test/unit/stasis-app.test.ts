@@ -147,6 +147,15 @@ describe('createStasisApp', () => {
     expect(app.active()).toBe(0);
   });
 
+  test('a channel leaving the app (StasisEnd) is told to its call as left, once', () => {
+    const { client, events, channel, app } = setup();
+    client.emit('StasisStart', { application: 'pinverify', args: [] }, channel('a'));
+    client.emit('StasisEnd', {}, channel('a'));
+    client.emit('ChannelDestroyed', {}, channel('a'));
+    expect(events.get('a')).toEqual([{ type: 'left' }]);
+    expect(app.active()).toBe(0);
+  });
+
   test('ignores playbacks on bridges and events for unknown channels', () => {
     const { client, events, channel } = setup();
     client.emit('StasisStart', { application: 'pinverify', args: [] }, channel('a'));
