@@ -121,12 +121,19 @@ describe('the app restarting with callers in it', () => {
         .map((e) => [e.route, e.destination, e.result])
         .sort(),
     ).toEqual(CALLS.map((c) => [c.route, `${c.failed}@pinverify-destinations:1`, 'failed']).sort());
-    // The audit trail has each of them, closed, with the same reason.
-    const { rows } = await db.query<{ reason: string; route: string }>(
-      `SELECT reason, route FROM calls WHERE started_at >= $1 AND reason = 'app_restarted' ORDER BY route`,
-      [new Date(startedAt)],
+    // The audit trail has each of them, closed, with the same reason. It is written in batches
+    // (every 50 ms) after the AMI event, so allow it a moment.
+    const audited = async () =>
+      (
+        await db.query<{ reason: string; route: string }>(
+          `SELECT reason, route FROM calls WHERE started_at >= $1 AND reason = 'app_restarted' ORDER BY route`,
+          [new Date(startedAt)],
+        )
+      ).rows.map((r) => r.route);
+    await waitUntil('the audit records', async () => (await audited()).length >= CALLS.length, 5000).catch(
+      () => undefined,
     );
-    expect(rows.map((r) => r.route)).toEqual(CALLS.map((c) => c.route).sort());
+    expect(await audited()).toEqual(CALLS.map((c) => c.route).sort());
     await waitUntil('the app to hold no call', async () => (await callsInApp()) === 0, 10_000);
     await hangUpLegs();
   });

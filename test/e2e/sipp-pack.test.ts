@@ -9,6 +9,10 @@ import { latestCall, listenAmi, openDb, run, runSippScenario } from './lab-harne
  */
 jest.setTimeout(200_000);
 
+function cli(args: string[]) {
+  return run('node', ['dist/cli/main.js', ...args], 60_000);
+}
+
 let db: Pool;
 let ami: ReturnType<typeof listenAmi>;
 beforeAll(() => {
@@ -29,6 +33,8 @@ const cases: Array<{
   kinds: string[];
   /** Audit kinds the call must not have. */
   absent?: string[];
+  /** Settings changed for this case only (pinverify settings set), restored after it. */
+  settings?: Record<string, string>;
 }> = [
   {
     scenario: 'bail-out',
@@ -81,7 +87,9 @@ const cases: Array<{
     kinds: ['route', 'outcome'],
   },
   {
+    // One menu prompt instead of the default three: the same no_input path, 28 s sooner.
     scenario: 'no-input',
+    settings: { maxMenuPrompts: '1' },
     last4: '0101',
     reason: 'no_input',
     destination: '2901',
@@ -101,7 +109,18 @@ const cases: Array<{
 describe('SIPp pack through the lab PBX', () => {
   test.each(cases)('$scenario ends at $destination with $reason', async (c) => {
     const since = new Date();
-    const r = await runSippScenario(c.scenario);
+    const restore: Array<[string, string]> = [];
+    for (const [key, value] of Object.entries(c.settings ?? {})) {
+      const shown = await cli(['settings', 'show', key, '--json']);
+      restore.push([key, String((JSON.parse(shown.output) as { value: unknown }).value)]);
+      expect((await cli(['settings', 'set', key, value])).code).toBe(0);
+    }
+    let r: Awaited<ReturnType<typeof runSippScenario>>;
+    try {
+      r = await runSippScenario(c.scenario);
+    } finally {
+      for (const [key, value] of restore) await cli(['settings', 'set', key, value]);
+    }
     expect(r.output).toContain('sipp: PASS');
     expect(r.code).toBe(0);
 
