@@ -18,7 +18,7 @@ import { isCallGone } from './call/call-verbs';
 import { normalizeCaller } from './phone/normalize-caller';
 import { PgProfileStore } from './store/pg-profile-store';
 import { PgCallAttemptStore } from './store/pg-call-attempts';
-import { admissionVerdict, createSustainedLevel } from './call/admission-control';
+import { admissionVerdict, createSustainedLevel, estimatePoolWaitMs } from './call/admission-control';
 import { CallSession } from './call/call-session';
 import { systemClock } from './call/clock';
 import { ConfigError, loadAppConfig, type AppConfig } from './config/app-config';
@@ -355,13 +355,27 @@ async function start(
     loopDelay.reset();
   }, 1000);
   lagTimer.unref();
-  // Sampled every 100 ms; admission looks at the level held over the last second.
-  const poolWaiting = createSustainedLevel(10);
-  setInterval(() => poolWaiting.sample(pool.waitingCount), 100).unref();
+  // The pool's wait, estimated every 100 ms from its queue and the connections released over the
+  // last second (ten 100 ms buckets); admission looks at the level held over the last second.
+  const poolWait = createSustainedLevel(10);
+  const released = new Array<number>(10).fill(0);
+  let releasedNow = 0;
+  pool.on('release', () => (releasedNow += 1));
+  setInterval(() => {
+    released.shift();
+    released.push(releasedNow);
+    releasedNow = 0;
+    poolWait.sample(
+      estimatePoolWaitMs(
+        pool.waitingCount,
+        released.reduce((a, b) => a + b, 0),
+      ),
+    );
+  }, 100).unref();
   const limits = {
     maxCallsInApp: cfg.MAX_CALLS_IN_APP,
     maxEventLoopLagMs: cfg.OVERLOAD_EVENT_LOOP_LAG_MS,
-    maxPoolWaiting: cfg.OVERLOAD_POOL_WAITING,
+    maxPoolWaitMs: cfg.OVERLOAD_POOL_WAIT_MS,
   };
   const app = createStasisApp({
     app: cfg.ARI_APP,
@@ -379,10 +393,7 @@ async function start(
     log,
     observer: metrics,
     admit: () =>
-      admissionVerdict(
-        { callsInApp: app.active(), eventLoopLagMs, poolWaiting: poolWaiting.value() },
-        limits,
-      ),
+      admissionVerdict({ callsInApp: app.active(), eventLoopLagMs, poolWaitMs: poolWait.value() }, limits),
     startCall(entry, channel) {
       const callId = randomUUID();
       const callLog = log.child({ callId, channelId: entry.channelId });

@@ -87,12 +87,19 @@ export const appConfigSchema = z.object({
     .int()
     .min(10)
     .default(200),
-  /** Admission control: shed new calls while more queries than this have waited for a Postgres connection for a whole second. */
-  OVERLOAD_POOL_WAITING: z.coerce
-    .number({ error: 'OVERLOAD_POOL_WAITING must be a number' })
+  /** Admission control: shed new calls while a query waits longer than this (ms) for a Postgres connection, for a whole second. */
+  OVERLOAD_POOL_WAIT_MS: z.coerce
+    .number({ error: 'OVERLOAD_POOL_WAIT_MS must be a number' })
     .int()
-    .min(0)
-    .default(20),
+    .min(10)
+    .default(500),
+  /** Removed in 0.2 (a queue length said little): refused by name so an old env file is noticed. */
+  OVERLOAD_POOL_WAITING: z
+    .undefined({
+      error:
+        'OVERLOAD_POOL_WAITING was replaced by OVERLOAD_POOL_WAIT_MS (how long a query may wait for a Postgres connection, in ms; default 500)',
+    })
+    .optional(),
   /**
    * "1" only in a lab: accepts the lab's published secrets and lets SMTP go without TLS. Anywhere
    * else those secrets are refused at boot and SMTP must use TLS (STARTTLS or SMTP_SECURE).

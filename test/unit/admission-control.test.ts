@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Client } from 'ari-client';
-import { admissionVerdict, createSustainedLevel } from '../../src/call/admission-control';
+import { admissionVerdict, createSustainedLevel, estimatePoolWaitMs } from '../../src/call/admission-control';
 import { createStasisApp, type StasisEntry } from '../../src/ari/stasis-app';
 import { createFlowHarness, SUPPORT_ROUTE } from '../fakes/flow-harness';
 
-const LIMITS = { maxCallsInApp: 3, maxEventLoopLagMs: 200, maxPoolWaiting: 20 };
-const CALM = { callsInApp: 0, eventLoopLagMs: 5, poolWaiting: 0 };
+const LIMITS = { maxCallsInApp: 3, maxEventLoopLagMs: 200, maxPoolWaitMs: 500 };
+const CALM = { callsInApp: 0, eventLoopLagMs: 5, poolWaitMs: 0 };
 
 describe('admissionVerdict', () => {
   test.each([
@@ -14,12 +14,36 @@ describe('admissionVerdict', () => {
     [{ ...CALM, callsInApp: 3 }, 'calls in the app at the ceiling of 3'],
     [{ ...CALM, eventLoopLagMs: 200 }, null],
     [{ ...CALM, eventLoopLagMs: 200.4 }, 'event-loop lag 200 ms over 200 ms'],
-    [{ ...CALM, poolWaiting: 20 }, null],
-    [{ ...CALM, poolWaiting: 21 }, '21 queries waiting for a Postgres connection (over 20 for a second)'],
+    [{ ...CALM, poolWaitMs: 500 }, null],
+    [
+      { ...CALM, poolWaitMs: 730.6 },
+      'queries wait about 731 ms for a Postgres connection (over 500 ms for a second)',
+    ],
+    [
+      { ...CALM, poolWaitMs: Number.POSITIVE_INFINITY },
+      'queries wait for a Postgres connection and none has finished for a second',
+    ],
     // The ceiling is named first when several limits are exceeded.
-    [{ callsInApp: 9, eventLoopLagMs: 900, poolWaiting: 99 }, 'calls in the app at the ceiling of 3'],
+    [{ callsInApp: 9, eventLoopLagMs: 900, poolWaitMs: 9999 }, 'calls in the app at the ceiling of 3'],
   ])('%j -> %s', (signals, verdict) => {
     expect(admissionVerdict(signals, LIMITS)).toBe(verdict);
+  });
+});
+
+describe('estimatePoolWaitMs (waiting queries / connections released per second)', () => {
+  test.each([
+    // Nothing waiting: no wait, whatever the rate.
+    [0, 0, 0],
+    [0, 500, 0],
+    // 60 calls/s on the lab: a long queue that moves fast is a short wait.
+    [90, 1200, 75],
+    [25, 250, 100],
+    // A queue that barely moves is a long wait.
+    [30, 20, 1500],
+    // Waiting with nothing released: the database does not answer.
+    [5, 0, Number.POSITIVE_INFINITY],
+  ])('%d waiting, %d released in the last second -> %d ms', (waiting, released, ms) => {
+    expect(estimatePoolWaitMs(waiting, released)).toBe(ms);
   });
 });
 

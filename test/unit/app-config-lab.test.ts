@@ -86,3 +86,19 @@ describe("the example environment file's placeholders", () => {
     ]);
   });
 });
+
+describe('admission control settings', () => {
+  it('defaults the pool wait to 500 ms and refuses the removed queue-length setting by name', () => {
+    expect(loadAppConfig(PRODUCTION).OVERLOAD_POOL_WAIT_MS).toBe(500);
+    expect(loadAppConfig({ ...PRODUCTION, OVERLOAD_POOL_WAIT_MS: '800' }).OVERLOAD_POOL_WAIT_MS).toBe(800);
+    let problems: string[] = [];
+    try {
+      loadAppConfig({ ...PRODUCTION, OVERLOAD_POOL_WAITING: '20' });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      'OVERLOAD_POOL_WAITING was replaced by OVERLOAD_POOL_WAIT_MS (how long a query may wait for a Postgres connection, in ms; default 500)',
+    ]);
+  });
+});
