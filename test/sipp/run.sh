@@ -12,6 +12,8 @@
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SIPP_PBX="${SIPP_PBX:-127.0.0.1:5060}"
+# How long hold-then-bail listens in the app before pressing * (SIPp's -d; no other scenario uses it).
+HOLD_MS="${SIPP_HOLD_MS:-5000}"
 UAC_PORT="${SIPP_UAC_PORT:-5070}"
 UAC_MEDIA_PORT="${SIPP_UAC_MEDIA_PORT:-16000}"
 AGENT_PORT="${SIPP_AGENT_PORT:-5080}"
@@ -35,6 +37,7 @@ pin-right|uac-pin-expect-verified|+12025550101|7005|exten=2005 result=verified r
 pin-wrong|uac-pin-three-tries-expect-failed|+12025550101|7005|exten=2905 result=failed reason=max_attempts method=pin route=pinverify-billing-pin|1357
 pin-unknown|uac-pin-three-tries-expect-failed|+12025550199|7005|exten=2905 result=failed reason=no_match contact=none|4721
 pin-not-set|uac-unverifiable-caller-expect-failed|+12025550103|7005|exten=2905 result=failed reason=no_pin method=none
+hold-then-bail|uac-hold-then-bail-expect-failed|+12025550101|7001|exten=2901 result=failed reason=caller_bailed method=none route=pinverify-support-autopin
 twin-bail-out|uac-bail-out-expect-failed|+12025550101|7801|exten=2901 result=failed reason=caller_bailed method=none route=pinverify-support-autopin
 "
 
@@ -77,7 +80,7 @@ trap 'kill $agent_pid 2>/dev/null' EXIT
 sleep 0.3
 
 echo "sipp: $name: $caller calls $service ($uac.xml)"
-sipp "$SIPP_PBX" -sf "$HERE/$uac.xml" -s "$service" -key caller "$caller" "${pin_keys[@]}" -i 127.0.0.1 -p "$UAC_PORT" \
+sipp "$SIPP_PBX" -sf "$HERE/$uac.xml" -s "$service" -key caller "$caller" "${pin_keys[@]}" -d "$HOLD_MS" -i 127.0.0.1 -p "$UAC_PORT" \
   -mi 127.0.0.1 -mp "$UAC_MEDIA_PORT" -m 1 -trace_err -error_file "$OUT/caller-errors.log" -nostdin -timeout 120 \
   >"$OUT/caller.out" 2>&1
 uac_rc=$?
