@@ -284,17 +284,14 @@ export class CallSession implements CallVerbs {
   }
 
   continueTo(target: DialplanTarget): Promise<void> {
-    const verb = this.begin<void>('continueTo');
-    if (verb instanceof Promise) return verb;
-    this.continuing = verb;
-    void this.channelCall(() => this.channel.continueInDialplan(target)).then(
-      () => {
+    return this.simpleVerb(
+      'continueTo',
+      async () => {
+        await this.channel.continueInDialplan(target);
         this.continued = true;
-        verb.resolve();
       },
-      (err: unknown) => verb.reject(err),
+      (verb) => (this.continuing = verb),
     );
-    return verb.promise;
   }
 
   hangup(): Promise<void> {
@@ -449,9 +446,15 @@ export class CallSession implements CallVerbs {
     return playback;
   }
 
-  private simpleVerb(name: string, op: () => Promise<void>): Promise<void> {
+  private simpleVerb(
+    name: string,
+    op: () => Promise<void>,
+    /** Sees the running verb (continueTo keeps it: StasisEnd may complete it first). */
+    started?: (verb: RunningVerb<void>) => void,
+  ): Promise<void> {
     const verb = this.begin<void>(name);
     if (verb instanceof Promise) return verb;
+    started?.(verb);
     void this.channelCall(op).then(
       () => verb.resolve(),
       (err: unknown) => verb.reject(err),
