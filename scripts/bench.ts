@@ -265,35 +265,49 @@ const HELD_TARGET = 500;
  * the second before it.
  */
 async function heldCalls(rate: number, calls: number, holdMs: number): Promise<Held> {
-  let done = false;
-  const during = step('7001', rate, { scenario: 'uac-hold-then-bail-expect-failed', calls, holdMs }).finally(
-    () => (done = true),
+  const w = await watched(
+    step('7001', rate, { scenario: 'uac-hold-then-bail-expect-failed', calls, holdMs }),
+    HELD_TARGET,
   );
-  let peak = 0;
-  let rssAtPeak = NaN;
-  let lagHeld = 0;
-  while (!done) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const m = await metrics().catch(() => '');
-    const inApp = sample(m, 'pinverify_calls_in_app');
-    if (inApp > peak) {
-      peak = inApp;
-      rssAtPeak = sample(m, 'process_resident_memory_bytes') / 2 ** 20;
-    }
-    if (inApp >= HELD_TARGET)
-      lagHeld = Math.max(lagHeld, sample(m, 'nodejs_eventloop_lag_p99_seconds') * 1000);
-  }
-  const s = await during;
   return {
     calls,
     rate,
     holdMs,
-    ok: s.ok,
-    why: s.why,
-    peakInApp: peak,
-    rssMbAtPeak: rssAtPeak,
-    lagP99MsHeld: peak >= HELD_TARGET ? lagHeld : NaN,
+    ok: w.step.ok,
+    why: w.step.why,
+    peakInApp: w.peakInApp,
+    rssMbAtPeak: w.rssMbAtPeak,
+    lagP99MsHeld: w.peakInApp >= HELD_TARGET ? w.lagP99Ms : NaN,
   };
+}
+
+/**
+ * Reads the app's /metrics every second while a step runs. Kept: the most calls in the app and
+ * the RSS at that reading, and the worst event-loop lag p99 of any reading with at least
+ * `lagWhileAtLeast` calls in the app (prom-client resets its lag histogram at each read, so each
+ * reading covers the second before it).
+ */
+async function watched(
+  running: Promise<Step>,
+  lagWhileAtLeast: number,
+): Promise<{ step: Step; peakInApp: number; rssMbAtPeak: number; lagP99Ms: number }> {
+  let done = false;
+  const during = running.finally(() => (done = true));
+  let peakInApp = 0;
+  let rssMbAtPeak = NaN;
+  let lagP99Ms = 0;
+  while (!done) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const m = await metrics().catch(() => '');
+    const inApp = sample(m, 'pinverify_calls_in_app');
+    if (inApp > peakInApp) {
+      peakInApp = inApp;
+      rssMbAtPeak = sample(m, 'process_resident_memory_bytes') / 2 ** 20;
+    }
+    if (inApp >= lagWhileAtLeast)
+      lagP99Ms = Math.max(lagP99Ms, sample(m, 'nodejs_eventloop_lag_p99_seconds') * 1000);
+  }
+  return { step: await during, peakInApp, rssMbAtPeak, lagP99Ms };
 }
 
 async function ramp(label: string, service: string): Promise<Step[]> {
@@ -335,13 +349,7 @@ function svg(app: Step | undefined, twin: Step | undefined): string {
 }
 
 async function main(): Promise<void> {
-  const made = execFileSync(
-    'node',
-    ['dist/cli/main.js', 'api-keys', 'create', `bench-${Date.now()}`, '--scope', 'read', '--json'],
-    {
-      cwd: REPO,
-    },
-  ).toString();
+  const made = cli(['api-keys', 'create', `bench-${Date.now()}`, '--scope', 'read', '--json']);
   apiKey = (JSON.parse(made.slice(made.indexOf('{'))) as { key: string }).key;
 
   console.log(
@@ -400,23 +408,11 @@ async function measure(): Promise<void> {
   let inApp = NaN;
   if (app) {
     const before = await metrics();
-    let done = false;
-    const during = step('7001', app.rate).finally(() => (done = true));
-    // Read every second; kept: the reading with the most calls in the app, and the worst lag
-    // p99 of any second with calls in it (prom-client resets its lag histogram at each read).
-    inApp = 0;
-    lagP99Ms = 0;
-    while (!done) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const m = await metrics().catch(() => '');
-      const n = sample(m, 'pinverify_calls_in_app');
-      if (n > 0) lagP99Ms = Math.max(lagP99Ms, sample(m, 'nodejs_eventloop_lag_p99_seconds') * 1000);
-      if (n > inApp) {
-        inApp = n;
-        rssMb = sample(m, 'process_resident_memory_bytes') / 2 ** 20;
-      }
-    }
-    await during;
+    // The most calls in the app, and the worst second's lag p99 with any call in it.
+    const w = await watched(step('7001', app.rate), 1);
+    inApp = w.peakInApp;
+    rssMb = w.rssMbAtPeak;
+    lagP99Ms = w.lagP99Ms;
     const after = await metrics();
     const b0 = buckets(before, 'pinverify_dtmf_to_action_seconds');
     const b1 = buckets(after, 'pinverify_dtmf_to_action_seconds');
