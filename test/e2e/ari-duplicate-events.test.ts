@@ -7,6 +7,7 @@ import { startDuplicatingAriProxy } from './ari-duplicating-proxy';
 import {
   connectTestCaller,
   env,
+  auditEventsSince,
   latestCall,
   listenAmi,
   openDb,
@@ -107,14 +108,7 @@ test('a caller who hangs up mid-code, every event twice: audited once as hung up
   await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '2' });
   await waitUntil(
     'the code to be sent',
-    async () =>
-      (
-        await db.query(
-          `SELECT 1 FROM call_events e JOIN calls c USING (call_id)
-            WHERE c.started_at >= $1 AND e.kind = 'code_sent'`,
-          [since],
-        )
-      ).rowCount === 1,
+    async () => (await auditEventsSince(db, 'code_sent', since)) === 1,
     20_000,
   );
   await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '12', between: 150 });

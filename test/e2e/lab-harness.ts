@@ -239,6 +239,15 @@ export async function latestCall(db: Pool, callerLast4: string, since: Date): Pr
   return null;
 }
 
+/** How many audit events of `kind` the calls started since `since` have (e.g. code_sent). */
+export async function auditEventsSince(db: Pool, kind: string, since: Date): Promise<number> {
+  const r = await db.query(
+    `SELECT 1 FROM call_events e JOIN calls c USING (call_id) WHERE c.started_at >= $1 AND e.kind = $2`,
+    [since, kind],
+  );
+  return r.rowCount ?? 0;
+}
+
 export async function waitUntil(what: string, pred: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!(await pred())) {

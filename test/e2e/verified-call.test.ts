@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { createSinkClient, extractCode } from '../../src/lab/sink-client';
 import {
   env,
+  auditEventsSince,
   latestCall,
   listenAmi,
   openDb,
@@ -123,14 +124,7 @@ describe('a failing SMS provider', () => {
     // The Twilio stand-in answers 500; the flow says so and offers the other channel.
     await waitUntil(
       'the failed send to be audited',
-      async () =>
-        (
-          await db.query(
-            `SELECT 1 FROM call_events e JOIN calls c USING (call_id)
-              WHERE c.started_at >= $1 AND e.kind = 'send_failed'`,
-            [since],
-          )
-        ).rowCount === 1,
+      async () => (await auditEventsSince(db, 'send_failed', since)) === 1,
       20_000,
     );
     await caller.client.channels.sendDTMF({ channelId: leg.id, dtmf: '1' });
