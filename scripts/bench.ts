@@ -14,8 +14,12 @@
  * docs/bench.svg. `--soak MINUTES` then holds the highest clean rate for that long and reports
  * RSS drift after warm-up and after the calls drain.
  *
- * The wrong-code path has no twin yet (a dialplan cannot send the code), so only bail-out is
- * measured; README says so with the numbers.
+ * Then the same ramp for the Accounting department's wrong-code path (SMS chosen, a code sent,
+ * three wrong codes, max_attempts, 2902: uac-wrong-code-expect-failed.xml) through the app (7002)
+ * and its twin (7802, which makes and sends no code). Each wrong-code caller is a contact of its
+ * own (imported for the run with `pinverify contacts import`, removed after), as real callers
+ * are: one contact called thousands of times would measure its lockout and send limits instead.
+ * The overall and per-country send limits are raised for the run and restored after.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,11 +29,38 @@ import { Pool } from 'pg';
 
 const REPO = path.resolve(__dirname, '..');
 const RATES = (process.env.BENCH_RATES ?? '2,4,6,8,10,12,15,20,25,30').split(',').map(Number);
+/** Wrong-code calls last about 30 s each, so at a given rate 6 times as many are up at once. */
+const WRONG_CODE_RATES = (process.env.BENCH_WRONG_CODE_RATES ?? '2,4,6,8,10,12,15,20')
+  .split(',')
+  .filter((r) => r !== '')
+  .map(Number);
 const SECONDS_PER_STEP = Number(process.env.BENCH_STEP_SECONDS ?? 15);
 const ADMIN = `http://127.0.0.1:${process.env.ADMIN_PORT ?? '8090'}`;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const soakIndex = process.argv.indexOf('--soak');
 const SOAK_MINUTES = soakIndex > 0 ? Number(process.argv[soakIndex + 1] ?? 5) : 0;
+
+/** A call path measured through the app and through its dialplan twin. */
+interface BenchPath {
+  name: string;
+  appService: string;
+  twinService: string;
+  scenario: string;
+  /** What the agent phone's line must hold for every call (the twin's equal the app's). */
+  expect: string[];
+  rates: number[];
+  /** A SIPp injection file of `calls` callers ([field0]), when the scenario takes one. */
+  callers?: (calls: number) => string;
+}
+
+const BAIL_OUT: BenchPath = {
+  name: 'bail-out',
+  appService: '7001',
+  twinService: '7801',
+  scenario: 'uac-bail-out-expect-failed',
+  expect: ['exten=2901', 'reason=caller_bailed', 'route=pinverify-support-autopin'],
+  rates: RATES,
+};
 
 interface Step {
   rate: number;
@@ -125,7 +156,7 @@ interface StepOptions {
 }
 
 /** One step: `rate` calls/s for SECONDS_PER_STEP into `service`, checked at the agent phone. */
-async function step(service: string, rate: number, o: StepOptions = {}): Promise<Step> {
+async function step(path_: BenchPath, service: string, rate: number, o: StepOptions = {}): Promise<Step> {
   await settle();
   const calls = o.calls ?? rate * SECONDS_PER_STEP;
   const waitSeconds = Math.ceil(calls / rate + (o.holdMs ?? 0) / 1000);
@@ -166,7 +197,7 @@ async function step(service: string, rate: number, o: StepOptions = {}): Promise
   const uac = await run('sipp', [
     '127.0.0.1:5060',
     '-sf',
-    `test/sipp/${o.scenario ?? 'uac-bail-out-expect-failed'}.xml`,
+    `test/sipp/${o.scenario ?? path_.scenario}.xml`,
     '-s',
     service,
     '-d',
@@ -174,6 +205,7 @@ async function step(service: string, rate: number, o: StepOptions = {}): Promise
     '-key',
     'caller',
     '+12025550101',
+    ...(path_.callers ? ['-inf', path_.callers(calls)] : []),
     '-i',
     '127.0.0.1',
     '-p',
@@ -207,12 +239,7 @@ async function step(service: string, rate: number, o: StepOptions = {}): Promise
   } catch {
     // no agent call at all
   }
-  const good = lines.filter(
-    (l) =>
-      l.includes('exten=2901') &&
-      l.includes('reason=caller_bailed') &&
-      l.includes('route=pinverify-support-autopin'),
-  ).length;
+  const good = lines.filter((l) => path_.expect.every((kv) => ` ${l} `.includes(` ${kv} `))).length;
   const why =
     uac !== 0
       ? `SIPp reported failed calls (exit ${uac}); see ${dir}`
@@ -266,7 +293,11 @@ const HELD_TARGET = 500;
  */
 async function heldCalls(rate: number, calls: number, holdMs: number): Promise<Held> {
   const w = await watched(
-    step('7001', rate, { scenario: 'uac-hold-then-bail-expect-failed', calls, holdMs }),
+    step(BAIL_OUT, BAIL_OUT.appService, rate, {
+      scenario: 'uac-hold-then-bail-expect-failed',
+      calls,
+      holdMs,
+    }),
     HELD_TARGET,
   );
   return {
@@ -310,10 +341,11 @@ async function watched(
   return { step: await during, peakInApp, rssMbAtPeak, lagP99Ms };
 }
 
-async function ramp(label: string, service: string): Promise<Step[]> {
+async function ramp(p: BenchPath, label: 'app' | 'dialplan'): Promise<Step[]> {
   const steps: Step[] = [];
-  for (const rate of RATES) {
-    const s = await step(service, rate);
+  const service = label === 'app' ? p.appService : p.twinService;
+  for (const rate of p.rates) {
+    const s = await step(p, service, rate);
     steps.push(s);
     console.log(
       `  ${label.padEnd(9)} ${String(rate).padStart(3)}/s x ${SECONDS_PER_STEP} s: ${s.ok ? 'clean' : `FAILED (${s.why})`}`,
@@ -327,25 +359,18 @@ function best(steps: Step[]): Step | undefined {
   return steps.filter((s) => s.ok).at(-1);
 }
 
-function svg(app: Step | undefined, twin: Step | undefined): string {
-  const bars: Array<[string, number, number]> = [
-    ['clean calls/s', app?.rate ?? 0, twin?.rate ?? 0],
-    [
-      'CPU ms per call',
-      (app ? app.cpuAppPerCall + app.cpuAsteriskPerCall : 0) * 1000,
-      (twin?.cpuAsteriskPerCall ?? 0) * 1000,
-    ],
-  ];
+/** Bars of app against dialplan, one pair per [label, app, dialplan]. */
+function svg(bars: Array<[string, number, number]>): string {
   const rows = bars
     .map(([name, a, t], i) => {
       const max = Math.max(a, t, 1e-9);
       const y = 40 + i * 90;
-      return `<text x="10" y="${y}" font-size="14">${name}</text>
+      return `<text x="10" y="${y - 20}" font-size="14">${name}</text>
 <rect x="150" y="${y - 14}" width="${(a / max) * 400}" height="20" fill="#3b82f6"/><text x="${160 + (a / max) * 400}" y="${y + 1}" font-size="12">app ${a.toFixed(1)}</text>
 <rect x="150" y="${y + 14}" width="${(t / max) * 400}" height="20" fill="#9ca3af"/><text x="${160 + (t / max) * 400}" y="${y + 29}" font-size="12">dialplan ${t.toFixed(1)}</text>`;
     })
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="700" height="220" font-family="sans-serif">\n${rows}\n</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="700" height="${40 + bars.length * 90}" font-family="sans-serif">\n${rows}\n</svg>\n`;
 }
 
 async function main(): Promise<void> {
@@ -396,9 +421,92 @@ async function enabledWebhookEndpoints(): Promise<number[]> {
   }
 }
 
+const BENCH_CONTACT = 'pinverify-bench';
+
+/** The wrong-code path's callers: contacts of their own, +1 202 556 0000 on (no demo contact there). */
+function benchNumber(i: number): string {
+  return `+1202556${String(i).padStart(4, '0')}`;
+}
+
+/**
+ * The wrong-code ramp, app and twin, with `contacts` bench contacts imported for it and the
+ * overall and per-country send limits raised; all put back after.
+ */
+async function measureWrongCode() {
+  const contacts = WRONG_CODE_RATES.reduce((a, r) => a + r, 0) * SECONDS_PER_STEP;
+  if (contacts > 10_000)
+    throw new Error('BENCH_WRONG_CODE_RATES x BENCH_STEP_SECONDS needs over 10,000 callers');
+  const dir = mkdtempSync(path.join(tmpdir(), 'pinverify-bench-callers-'));
+  let next = 0;
+  const wrongCode: BenchPath = {
+    name: 'wrong-code',
+    appService: '7002',
+    twinService: '7802',
+    scenario: 'uac-wrong-code-expect-failed',
+    expect: ['exten=2902', 'reason=max_attempts', 'method=sms', 'route=pinverify-accounting-autopin'],
+    rates: WRONG_CODE_RATES,
+    // Each step's callers are new ones: a contact called in every step would be locked by its
+    // own failed checks (three a call) after a few.
+    callers: (calls) => {
+      const file = path.join(dir, `callers-${next}.csv`);
+      const lines = Array.from({ length: calls }, (_, i) => `${benchNumber((next + i) % contacts)};`);
+      next += calls;
+      writeFileSync(file, `SEQUENTIAL\n${lines.join('\n')}\n`);
+      return file;
+    },
+  };
+  await removeBenchContacts();
+  const csv = path.join(dir, 'contacts.csv');
+  writeFileSync(
+    csv,
+    `name,email,mobile\n${Array.from({ length: contacts }, (_, i) => `${BENCH_CONTACT} ${i},bench-${i}@example.com,${benchNumber(i)}`).join('\n')}\n`,
+  );
+  cli(['contacts', 'import', csv]);
+  const limits = ['maxSendsPerHour', 'maxSendsPerCountryPerHour'];
+  const saved = limits.map((k) => [
+    k,
+    String((JSON.parse(cli(['settings', 'show', k, '--json'])) as { value: number }).value),
+  ]);
+  console.log(
+    `\nwrong-code path, rates ${WRONG_CODE_RATES.join(', ')}/s (${contacts} bench contacts imported; ${limits.join(' and ')} raised for the run)`,
+  );
+  try {
+    for (const k of limits) cli(['settings', 'set', k, '1000000']);
+    const twinSteps = await ramp(wrongCode, 'dialplan');
+    next = 0;
+    const appSteps = await ramp(wrongCode, 'app');
+    const app = best(appSteps);
+    const twin = best(twinSteps);
+    const cpuApp = app ? app.cpuAppPerCall + app.cpuAsteriskPerCall : NaN;
+    const cpuTwin = twin?.cpuAsteriskPerCall ?? NaN;
+    return {
+      path: 'wrong-code (7002 app vs 7802 dialplan twin)',
+      app: { steps: appSteps, highestCleanRate: app?.rate ?? 0, cpuSecondsPerCall: cpuApp },
+      dialplan: { steps: twinSteps, highestCleanRate: twin?.rate ?? 0, cpuSecondsPerCall: cpuTwin },
+      ratios: { capacity: (app?.rate ?? 0) / (twin?.rate || NaN), cpuPerCall: cpuApp / cpuTwin },
+    };
+  } finally {
+    for (const [k, v] of saved) cli(['settings', 'set', k ?? '', v ?? '']);
+    await removeBenchContacts();
+  }
+}
+
+/** The same statement `pinverify contacts remove` runs, for every bench contact at once. */
+async function removeBenchContacts(): Promise<void> {
+  const db = new Pool({
+    connectionString: process.env.DATABASE_URL ?? process.env.PINVERIFY_LAB_DATABASE_URL,
+    max: 1,
+  });
+  try {
+    await db.query('DELETE FROM contacts WHERE name LIKE $1', [`${BENCH_CONTACT} %`]);
+  } finally {
+    await db.end();
+  }
+}
+
 async function measure(): Promise<void> {
-  const twinSteps = await ramp('dialplan', '7801');
-  const appSteps = await ramp('app', '7001');
+  const twinSteps = await ramp(BAIL_OUT, 'dialplan');
+  const appSteps = await ramp(BAIL_OUT, 'app');
   const app = best(appSteps);
   const twin = best(twinSteps);
   // The app's own numbers at its highest clean rate: re-run that step with /metrics around it.
@@ -409,7 +517,7 @@ async function measure(): Promise<void> {
   if (app) {
     const before = await metrics();
     // The most calls in the app, and the worst second's lag p99 with any call in it.
-    const w = await watched(step('7001', app.rate), 1);
+    const w = await watched(step(BAIL_OUT, BAIL_OUT.appService, app.rate), 1);
     inApp = w.peakInApp;
     rssMb = w.rssMbAtPeak;
     lagP99Ms = w.lagP99Ms;
@@ -421,7 +529,8 @@ async function measure(): Promise<void> {
   // Many calls held at once: callers arriving at 35/s who each listen 14 s before pressing *
   // (about 16 s in the app each), so about 560 are in the app together at the peak. Arrival is
   // not what is measured here, holding is: the rate does not follow the ramp's result.
-  const held = app ? await heldCalls(35, Number(process.env.BENCH_HELD_CALLS ?? 600), 14_000) : null;
+  const heldTarget = Number(process.env.BENCH_HELD_CALLS ?? 600);
+  const held = app && heldTarget > 0 ? await heldCalls(35, heldTarget, 14_000) : null;
   const cpuApp = app ? app.cpuAppPerCall + app.cpuAsteriskPerCall : NaN;
   const cpuTwin = twin?.cpuAsteriskPerCall ?? NaN;
   const results = {
@@ -443,6 +552,7 @@ async function measure(): Promise<void> {
       capacity: (app?.rate ?? 0) / (twin?.rate || NaN),
       cpuPerCall: cpuApp / cpuTwin,
     },
+    wrongCode: WRONG_CODE_RATES.length > 0 ? await measureWrongCode() : null,
   };
   console.log('');
   console.log('                         app        dialplan   ratio');
@@ -462,13 +572,19 @@ async function measure(): Promise<void> {
     console.log(
       `  calls held at once     ${held.peakInApp} in the app (${held.calls} callers at ${held.rate}/s, ${held.holdMs / 1000} s each${held.ok ? '' : `; FAILED: ${held.why}`}): RSS ${held.rssMbAtPeak.toFixed(0)} MB, lag p99 ${held.lagP99MsHeld.toFixed(1)} ms while ${HELD_TARGET}+ held (targets < 250 MB, < 20 ms)`,
     );
+  if (results.wrongCode) {
+    const w = results.wrongCode;
+    console.log(
+      `  wrong-code path: highest clean calls/s ${w.app.highestCleanRate} vs ${w.dialplan.highestCleanRate} (${w.ratios.capacity.toFixed(2)}), CPU ms per call ${(w.app.cpuSecondsPerCall * 1000).toFixed(1)} vs ${(w.dialplan.cpuSecondsPerCall * 1000).toFixed(1)} (${w.ratios.cpuPerCall.toFixed(2)})`,
+    );
+  }
   if (app && SOAK_MINUTES > 0) {
     const rss = async () => sample(await metrics(), 'process_resident_memory_bytes') / 2 ** 20;
     const base = await rss();
     const end = Date.now() + SOAK_MINUTES * 60_000;
     let warm = NaN;
     while (Date.now() < end) {
-      await step('7001', app.rate);
+      await step(BAIL_OUT, BAIL_OUT.appService, app.rate);
       if (Number.isNaN(warm)) warm = await rss();
     }
     const loaded = await rss();
@@ -483,7 +599,27 @@ async function measure(): Promise<void> {
   }
   writeFileSync(path.join(REPO, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
   mkdirSync(path.join(REPO, 'docs'), { recursive: true });
-  writeFileSync(path.join(REPO, 'docs', 'bench.svg'), svg(app, twin));
+  writeFileSync(
+    path.join(REPO, 'docs', 'bench.svg'),
+    svg([
+      ['bail-out: clean calls/s', results.app.highestCleanRate, results.dialplan.highestCleanRate],
+      ['bail-out: CPU ms per call', cpuApp * 1000, cpuTwin * 1000],
+      ...(results.wrongCode
+        ? ([
+            [
+              'wrong code: clean calls/s',
+              results.wrongCode.app.highestCleanRate,
+              results.wrongCode.dialplan.highestCleanRate,
+            ],
+            [
+              'wrong code: CPU ms per call',
+              results.wrongCode.app.cpuSecondsPerCall * 1000,
+              results.wrongCode.dialplan.cpuSecondsPerCall * 1000,
+            ],
+          ] as Array<[string, number, number]>)
+        : []),
+    ]),
+  );
   console.log('\nwrote bench-results.json and docs/bench.svg');
 }
 

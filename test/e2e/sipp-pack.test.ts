@@ -143,20 +143,37 @@ describe('SIPp pack through the lab PBX', () => {
     }
   });
 
-  test("the benchmark's dialplan twin (7801) ends where the app's bail-out ends, with the same headers and event", async () => {
-    const mark = ami.events.length;
-    const r = await runSippScenario('twin-bail-out');
-    expect(r.output).toContain('sipp: PASS');
-    const ev = await ami.waitFor(
-      (e) => ami.events.indexOf(e) >= mark && e.route === 'pinverify-support-autopin',
-      5000,
-    );
-    expect(ev).toMatchObject({
-      result: 'failed',
+  // The benchmark compares the app with these twins: a twin that ended elsewhere, or with other
+  // headers or event, would make its numbers meaningless.
+  test.each([
+    {
+      scenario: 'twin-bail-out',
+      service: '7801',
+      route: 'pinverify-support-autopin',
       reason: 'caller_bailed',
-      destination: '2901@pinverify-destinations:1',
-    });
-  });
+      destination: '2901',
+    },
+    {
+      scenario: 'twin-wrong-code',
+      service: '7802',
+      route: 'pinverify-accounting-autopin',
+      reason: 'max_attempts',
+      destination: '2902',
+    },
+  ])(
+    "the benchmark's dialplan twin $service ends as the app does: $destination, $reason, same headers and event",
+    async (c) => {
+      const mark = ami.events.length;
+      const r = await runSippScenario(c.scenario);
+      expect(r.output).toContain('sipp: PASS');
+      const ev = await ami.waitFor((e) => ami.events.indexOf(e) >= mark && e.route === c.route, 5000);
+      expect(ev).toMatchObject({
+        result: 'failed',
+        reason: c.reason,
+        destination: `${c.destination}@pinverify-destinations:1`,
+      });
+    },
+  );
 
   test('a caller who hangs up mid-entry is audited as abandoned and no agent is called', async () => {
     const since = new Date();

@@ -39,6 +39,7 @@ pin-unknown|uac-pin-three-tries-expect-failed|+12025550199|7005|exten=2905 resul
 pin-not-set|uac-unverifiable-caller-expect-failed|+12025550103|7005|exten=2905 result=failed reason=no_pin method=none
 hold-then-bail|uac-hold-then-bail-expect-failed|+12025550101|7001|exten=2901 result=failed reason=caller_bailed method=none route=pinverify-support-autopin
 twin-bail-out|uac-bail-out-expect-failed|+12025550101|7801|exten=2901 result=failed reason=caller_bailed method=none route=pinverify-support-autopin
+twin-wrong-code|uac-wrong-code-expect-failed|+12025550101|7802|exten=2902 result=failed reason=max_attempts method=sms route=pinverify-accounting-autopin
 "
 
 die() { echo "sipp: $*" >&2; exit 2; }
@@ -79,8 +80,11 @@ agent_pid=$!
 trap 'kill $agent_pid 2>/dev/null' EXIT
 sleep 0.3
 
+# The caller also as an injection file, for scenarios that take it as [field0] (wrong-code).
+printf 'SEQUENTIAL\n%s;\n' "$caller" >"$OUT/callers.csv"
+
 echo "sipp: $name: $caller calls $service ($uac.xml)"
-sipp "$SIPP_PBX" -sf "$HERE/$uac.xml" -s "$service" -key caller "$caller" "${pin_keys[@]}" -d "$HOLD_MS" -i 127.0.0.1 -p "$UAC_PORT" \
+sipp "$SIPP_PBX" -sf "$HERE/$uac.xml" -s "$service" -key caller "$caller" -inf "$OUT/callers.csv" "${pin_keys[@]}" -d "$HOLD_MS" -i 127.0.0.1 -p "$UAC_PORT" \
   -mi 127.0.0.1 -mp "$UAC_MEDIA_PORT" -m 1 -trace_err -error_file "$OUT/caller-errors.log" -nostdin -timeout 120 \
   >"$OUT/caller.out" 2>&1
 uac_rc=$?
