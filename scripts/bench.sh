@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench [-- --soak MINUTES]`: the benchmark of scripts/bench.ts on this machine (as root;
-# brings the lab up, leaves it as it found it). BENCH_RATES and BENCH_STEP_SECONDS tune the ramp.
+# brings the lab up, leaves it as it found it). BENCH_RATES, BENCH_WRONG_CODE_RATES (empty: skip that
+# path), BENCH_STEP_SECONDS and BENCH_HELD_CALLS (0: skip) tune the run.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
