@@ -76,7 +76,11 @@ async function start(
   // Connections opened for a burst of calls stay open for the next one: opening one (a backend
   // fork and SCRAM on both sides) under load took longer than the 2 s connect timeout on the
   // 2-core lab (npm run bench), and a caller must never wait on it. At most `max` (10) each.
-  const pool = createPool(cfg.DATABASE_URL, { logger: log, idleTimeoutMillis: 0 });
+  const pool = createPool(cfg.DATABASE_URL, {
+    logger: log,
+    idleTimeoutMillis: 0,
+    max: cfg.DATABASE_POOL_SIZE,
+  });
   try {
     const m = await migrate(pool, { logger: log });
     log.info('database ready', { schema: m.current, applied: m.applied });

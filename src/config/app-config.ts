@@ -35,6 +35,18 @@ export const appConfigSchema = z.object({
   DATABASE_URL: z
     .string({ error: 'DATABASE_URL is required' })
     .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// URL' }),
+  /**
+   * Connections this instance keeps to Postgres. A call holds one only for the length of a query or
+   * a short transaction; 10 carries the bail-out path at the lab's highest rates, and long calls
+   * with codes (a send and three checks each) at about 25 calls/s (README, "Benchmark"). Every
+   * instance adds its own: keep the sum under the server's max_connections.
+   */
+  DATABASE_POOL_SIZE: z.coerce
+    .number({ error: 'DATABASE_POOL_SIZE must be a number' })
+    .int({ error: 'DATABASE_POOL_SIZE must be a whole number' })
+    .min(2, { error: 'DATABASE_POOL_SIZE must be at least 2' })
+    .max(200, { error: 'DATABASE_POOL_SIZE must be at most 200' })
+    .default(10),
   /** HMAC key for one-time codes. Changing it invalidates codes in flight, nothing else. */
   PINVERIFY_CODE_SECRET: z
     .string({ error: 'PINVERIFY_CODE_SECRET is required (at least 16 random characters)' })

@@ -102,3 +102,24 @@ describe('admission control settings', () => {
     ]);
   });
 });
+
+describe('DATABASE_POOL_SIZE', () => {
+  it('defaults to 10 connections and names a value out of range', () => {
+    expect(loadAppConfig(PRODUCTION).DATABASE_POOL_SIZE).toBe(10);
+    expect(loadAppConfig({ ...PRODUCTION, DATABASE_POOL_SIZE: '24' }).DATABASE_POOL_SIZE).toBe(24);
+    for (const [value, problem] of [
+      ['1', 'DATABASE_POOL_SIZE must be at least 2'],
+      ['500', 'DATABASE_POOL_SIZE must be at most 200'],
+      ['2.5', 'DATABASE_POOL_SIZE must be a whole number'],
+      ['many', 'DATABASE_POOL_SIZE must be a number'],
+    ]) {
+      let problems: string[] = [];
+      try {
+        loadAppConfig({ ...PRODUCTION, DATABASE_POOL_SIZE: value });
+      } catch (err) {
+        problems = (err as ConfigError).problems;
+      }
+      expect(problems).toEqual([expect.stringContaining(problem ?? '')]);
+    }
+  });
+});
