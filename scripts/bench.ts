@@ -9,8 +9,8 @@
  * ramps up until the first failed call or agent-side mismatch (an agent phone checks every
  * call's destination and X-PinVerify-* headers). It prints, side by side and as ratios: the
  * highest clean calls/s, CPU seconds per call (app + Asterisk vs Asterisk alone, from
- * /proc/<pid>/stat, at the highest rate both ran clean, median of alternating pairs), the app's DTMF-to-action latency p50/p99 and RSS and event-loop lag p99
- * at its highest clean rate (from its /metrics); and writes bench-results.json and
+ * /proc/<pid>/stat, at the highest rate both ran clean, median of alternating pairs), the app's
+ * DTMF-to-action latency p50/p99 and RSS and event-loop lag p99 at its highest clean rate (from its /metrics); and writes bench-results.json and
  * docs/bench.svg. `--soak MINUTES` then holds the highest clean rate for that long and reports
  * RSS drift after warm-up and after the calls drain.
  *
@@ -49,8 +49,8 @@ interface BenchPath {
   /** What the agent phone's line must hold for every call (the twin's equal the app's). */
   expect: string[];
   rates: number[];
-  /** A SIPp injection file of `calls` callers ([field0]), when the scenario takes one. */
-  callers?: (calls: number) => string;
+  /** A SIPp injection file of `calls` callers ([field0]) into `service`, when the scenario takes one. */
+  callers?: (calls: number, service: string) => string;
 }
 
 const BAIL_OUT: BenchPath = {
@@ -205,7 +205,7 @@ async function step(path_: BenchPath, service: string, rate: number, o: StepOpti
     '-key',
     'caller',
     '+12025550101',
-    ...(path_.callers ? ['-inf', path_.callers(calls)] : []),
+    ...(path_.callers ? ['-inf', path_.callers(calls, service)] : []),
     '-i',
     '127.0.0.1',
     '-p',
@@ -371,11 +371,9 @@ interface CpuSideBySide {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? (s[(s.length - 1) / 2] ?? NaN)
-      : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
+  const mid = s.length / 2;
+  if (s.length % 2) return s[Math.floor(mid)] ?? NaN;
+  return ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
 }
 
 /**
@@ -402,21 +400,42 @@ async function cpuSideBySide(
     app.push(a.cpuAppPerCall + a.cpuAsteriskPerCall);
     if (!a.ok) unclean.push(`app: ${a.why}`);
   }
-  const r = {
-    rate,
-    app,
-    dialplan,
-    appMedian: median(app),
-    dialplanMedian: median(dialplan),
-    ratio: NaN,
-    unclean,
-  };
-  r.ratio = r.appMedian / r.dialplanMedian;
+  const appMedian = median(app);
+  const dialplanMedian = median(dialplan);
+  const r = { rate, app, dialplan, appMedian, dialplanMedian, ratio: appMedian / dialplanMedian, unclean };
   const ms = (xs: number[]) => xs.map((x) => (x * 1000).toFixed(1)).join(', ');
   console.log(
     `  CPU side by side at ${rate}/s: app ${ms(app)} ms/call, dialplan ${ms(dialplan)} ms/call; medians ${(r.appMedian * 1000).toFixed(1)} / ${(r.dialplanMedian * 1000).toFixed(1)} = ${r.ratio.toFixed(2)}${unclean.length ? ` (not clean: ${unclean.join('; ')})` : ''}`,
   );
   return r;
+}
+
+/** A path's ramps (twin, then app) and its CPU side by side: what every path reports. */
+async function compare(p: BenchPath) {
+  const twinSteps = await ramp(p, 'dialplan');
+  const appSteps = await ramp(p, 'app');
+  const app = best(appSteps);
+  const twin = best(twinSteps);
+  const cpu = await cpuSideBySide(p, app, twin);
+  return {
+    path: `${p.name} (${p.appService} app vs ${p.twinService} dialplan twin)`,
+    app: { steps: appSteps, highestCleanRate: app?.rate ?? 0, cpuSecondsPerCall: cpu?.appMedian ?? NaN },
+    dialplan: {
+      steps: twinSteps,
+      highestCleanRate: twin?.rate ?? 0,
+      cpuSecondsPerCall: cpu?.dialplanMedian ?? NaN,
+    },
+    cpuSideBySide: cpu,
+    ratios: { capacity: (app?.rate ?? 0) / (twin?.rate || NaN), cpuPerCall: cpu?.ratio ?? NaN },
+  };
+}
+
+/** The chart's two bars of a path: clean calls/s and CPU ms per call, app against dialplan. */
+function chartRows(label: string, c: Awaited<ReturnType<typeof compare>>): Array<[string, number, number]> {
+  return [
+    [`${label}: clean calls/s`, c.app.highestCleanRate, c.dialplan.highestCleanRate],
+    [`${label}: CPU ms per call`, c.app.cpuSecondsPerCall * 1000, c.dialplan.cpuSecondsPerCall * 1000],
+  ];
 }
 
 function best(steps: Step[]): Step | undefined {
@@ -503,7 +522,8 @@ async function measureWrongCode() {
   if (contacts > 10_000)
     throw new Error('BENCH_WRONG_CODE_RATES x BENCH_STEP_SECONDS needs over 10,000 callers');
   const dir = mkdtempSync(path.join(tmpdir(), 'pinverify-bench-callers-'));
-  let next = 0;
+  // Per service: the twin's callers may be the app's (the twin never looks them up).
+  const next = new Map<string, number>();
   const wrongCode: BenchPath = {
     name: 'wrong-code',
     appService: '7002',
@@ -513,10 +533,11 @@ async function measureWrongCode() {
     rates: WRONG_CODE_RATES,
     // Each step's callers are new ones: a contact called in every step would be locked by its
     // own failed checks (three a call) after a few.
-    callers: (calls) => {
-      const file = path.join(dir, `callers-${next}.csv`);
-      const lines = Array.from({ length: calls }, (_, i) => `${benchNumber((next + i) % contacts)};`);
-      next += calls;
+    callers: (calls, service) => {
+      const from = next.get(service) ?? 0;
+      const file = path.join(dir, `callers-${service}-${from}.csv`);
+      const lines = Array.from({ length: calls }, (_, i) => `${benchNumber((from + i) % contacts)};`);
+      next.set(service, from + calls);
       writeFileSync(file, `SEQUENTIAL\n${lines.join('\n')}\n`);
       return file;
     },
@@ -538,23 +559,7 @@ async function measureWrongCode() {
   );
   try {
     for (const k of limits) cli(['settings', 'set', k, '1000000']);
-    const twinSteps = await ramp(wrongCode, 'dialplan');
-    next = 0;
-    const appSteps = await ramp(wrongCode, 'app');
-    const app = best(appSteps);
-    const twin = best(twinSteps);
-    const cpu = await cpuSideBySide(wrongCode, app, twin);
-    return {
-      path: 'wrong-code (7002 app vs 7802 dialplan twin)',
-      app: { steps: appSteps, highestCleanRate: app?.rate ?? 0, cpuSecondsPerCall: cpu?.appMedian ?? NaN },
-      dialplan: {
-        steps: twinSteps,
-        highestCleanRate: twin?.rate ?? 0,
-        cpuSecondsPerCall: cpu?.dialplanMedian ?? NaN,
-      },
-      cpuSideBySide: cpu,
-      ratios: { capacity: (app?.rate ?? 0) / (twin?.rate || NaN), cpuPerCall: cpu?.ratio ?? NaN },
-    };
+    return await compare(wrongCode);
   } finally {
     for (const [k, v] of saved) cli(['settings', 'set', k ?? '', v ?? '']);
     await removeBenchContacts();
@@ -585,19 +590,17 @@ async function removeBenchContacts(): Promise<void> {
 }
 
 async function measure(): Promise<void> {
-  const twinSteps = await ramp(BAIL_OUT, 'dialplan');
-  const appSteps = await ramp(BAIL_OUT, 'app');
-  const app = best(appSteps);
-  const twin = best(twinSteps);
+  const bail = await compare(BAIL_OUT);
+  const appRate = bail.app.highestCleanRate;
   // The app's own numbers at its highest clean rate: re-run that step with /metrics around it.
   let dtmf = { p50: NaN, p99: NaN };
   let rssMb = NaN;
   let lagP99Ms = NaN;
   let inApp = NaN;
-  if (app) {
+  if (appRate > 0) {
     const before = await metrics();
     // The most calls in the app, and the worst second's lag p99 with any call in it.
-    const w = await watched(step(BAIL_OUT, BAIL_OUT.appService, app.rate), 1);
+    const w = await watched(step(BAIL_OUT, BAIL_OUT.appService, appRate), 1);
     inApp = w.peakInApp;
     rssMb = w.rssMbAtPeak;
     lagP99Ms = w.lagP99Ms;
@@ -610,45 +613,34 @@ async function measure(): Promise<void> {
   // (about 16 s in the app each), so about 560 are in the app together at the peak. Arrival is
   // not what is measured here, holding is: the rate does not follow the ramp's result.
   const heldTarget = Number(process.env.BENCH_HELD_CALLS ?? 600);
-  const held = app && heldTarget > 0 ? await heldCalls(35, heldTarget, 14_000) : null;
-  const cpu = await cpuSideBySide(BAIL_OUT, app, twin);
-  const cpuApp = cpu?.appMedian ?? NaN;
-  const cpuTwin = cpu?.dialplanMedian ?? NaN;
+  const held = appRate > 0 && heldTarget > 0 ? await heldCalls(35, heldTarget, 14_000) : null;
   const results = {
     machine: { cpus: execFileSync('nproc').toString().trim(), node: process.version },
-    path: 'bail-out (7001 app vs 7801 dialplan twin)',
     secondsPerStep: SECONDS_PER_STEP,
+    ...bail,
     app: {
-      steps: appSteps,
-      highestCleanRate: app?.rate ?? 0,
-      cpuSecondsPerCall: cpuApp,
+      ...bail.app,
       dtmfToActionMs: dtmf,
       callsInAppMidStep: inApp,
       rssMb,
       eventLoopLagP99Ms: lagP99Ms,
       held,
     },
-    dialplan: { steps: twinSteps, highestCleanRate: twin?.rate ?? 0, cpuSecondsPerCall: cpuTwin },
-    cpuSideBySide: cpu,
-    ratios: {
-      capacity: (app?.rate ?? 0) / (twin?.rate || NaN),
-      cpuPerCall: cpuApp / cpuTwin,
-    },
     wrongCode: WRONG_CODE_RATES.length > 0 ? await measureWrongCode() : null,
   };
   console.log('');
   console.log('                         app        dialplan   ratio');
   console.log(
-    `  highest clean calls/s  ${String(app?.rate ?? 0).padEnd(10)} ${String(twin?.rate ?? 0).padEnd(10)} ${results.ratios.capacity.toFixed(2)} (target >= 0.9)`,
+    `  highest clean calls/s  ${String(appRate).padEnd(10)} ${String(bail.dialplan.highestCleanRate).padEnd(10)} ${results.ratios.capacity.toFixed(2)} (target >= 0.9)`,
   );
   console.log(
-    `  CPU ms per call        ${(cpuApp * 1000).toFixed(1).padEnd(10)} ${(cpuTwin * 1000).toFixed(1).padEnd(10)} ${results.ratios.cpuPerCall.toFixed(2)} (target <= 1.25; at ${cpu?.rate ?? '-'}/s, median of ${CPU_PAIRS} alternating pairs)`,
+    `  CPU ms per call        ${(bail.app.cpuSecondsPerCall * 1000).toFixed(1).padEnd(10)} ${(bail.dialplan.cpuSecondsPerCall * 1000).toFixed(1).padEnd(10)} ${results.ratios.cpuPerCall.toFixed(2)} (target <= 1.25; at ${bail.cpuSideBySide?.rate ?? '-'}/s, median of ${CPU_PAIRS} alternating pairs)`,
   );
   console.log(
     `  DTMF-to-action p50/p99 ${dtmf.p50.toFixed(1)} / ${dtmf.p99.toFixed(1)} ms (target p99 < 50 ms; bucket upper bounds)`,
   );
   console.log(
-    `  app RSS, lag p99       ${rssMb.toFixed(0)} MB at the most calls in the app (${inApp}), worst second's lag p99 ${lagP99Ms.toFixed(1)} ms, at ${app?.rate ?? 0}/s`,
+    `  app RSS, lag p99       ${rssMb.toFixed(0)} MB at the most calls in the app (${inApp}), worst second's lag p99 ${lagP99Ms.toFixed(1)} ms, at ${appRate}/s`,
   );
   if (held)
     console.log(
@@ -660,13 +652,13 @@ async function measure(): Promise<void> {
       `  wrong-code path: highest clean calls/s ${w.app.highestCleanRate} vs ${w.dialplan.highestCleanRate} (${w.ratios.capacity.toFixed(2)}), CPU ms per call at ${w.cpuSideBySide?.rate ?? '-'}/s ${(w.app.cpuSecondsPerCall * 1000).toFixed(1)} vs ${(w.dialplan.cpuSecondsPerCall * 1000).toFixed(1)} (${w.ratios.cpuPerCall.toFixed(2)})`,
     );
   }
-  if (app && SOAK_MINUTES > 0) {
+  if (appRate > 0 && SOAK_MINUTES > 0) {
     const rss = async () => sample(await metrics(), 'process_resident_memory_bytes') / 2 ** 20;
     const base = await rss();
     const end = Date.now() + SOAK_MINUTES * 60_000;
     let warm = NaN;
     while (Date.now() < end) {
-      await step(BAIL_OUT, BAIL_OUT.appService, app.rate);
+      await step(BAIL_OUT, BAIL_OUT.appService, appRate);
       if (Number.isNaN(warm)) warm = await rss();
     }
     const loaded = await rss();
@@ -684,22 +676,8 @@ async function measure(): Promise<void> {
   writeFileSync(
     path.join(REPO, 'docs', 'bench.svg'),
     svg([
-      ['bail-out: clean calls/s', results.app.highestCleanRate, results.dialplan.highestCleanRate],
-      ['bail-out: CPU ms per call', cpuApp * 1000, cpuTwin * 1000],
-      ...(results.wrongCode
-        ? ([
-            [
-              'wrong code: clean calls/s',
-              results.wrongCode.app.highestCleanRate,
-              results.wrongCode.dialplan.highestCleanRate,
-            ],
-            [
-              'wrong code: CPU ms per call',
-              results.wrongCode.app.cpuSecondsPerCall * 1000,
-              results.wrongCode.dialplan.cpuSecondsPerCall * 1000,
-            ],
-          ] as Array<[string, number, number]>)
-        : []),
+      ...chartRows('bail-out', bail),
+      ...(results.wrongCode ? chartRows('wrong code', results.wrongCode) : []),
     ]),
   );
   console.log('\nwrote bench-results.json and docs/bench.svg');

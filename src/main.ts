@@ -75,7 +75,7 @@ async function start(
 ): Promise<() => Promise<void>> {
   // Connections opened for a burst of calls stay open for the next one: opening one (a backend
   // fork and SCRAM on both sides) under load took longer than the 2 s connect timeout on the
-  // 2-core lab (npm run bench), and a caller must never wait on it. At most `max` (10) each.
+  // 2-core lab (npm run bench), and a caller must never wait on it. At most DATABASE_POOL_SIZE.
   const pool = createPool(cfg.DATABASE_URL, {
     logger: log,
     idleTimeoutMillis: 0,
