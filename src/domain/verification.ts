@@ -72,6 +72,15 @@ export type VerificationLimits = Pick<
   | 'maxSendsPerHour'
 >;
 
+/** The limits on sends across verifications (the store applies them under one lock). */
+export type SendLimits = Pick<
+  VerificationLimits,
+  | 'maxSendsPerHour'
+  | 'maxSendsPerCountryPerHour'
+  | 'maxSendsPerDestinationPerHour'
+  | 'maxSendsPerDestinationPerDay'
+>;
+
 export const LOCK_WINDOW_MS = 24 * 3600_000;
 const HOUR_MS = 3600_000;
 
@@ -145,7 +154,7 @@ export interface SendLimitVerdict {
 /** Whether one more send may go out, given what was sent already. The first limit hit names the refusal. */
 export function sendLimitVerdict(
   counts: SendCounts,
-  limits: VerificationLimits,
+  limits: SendLimits,
   countryCode: string | null,
   now: Date,
 ): SendLimitVerdict {

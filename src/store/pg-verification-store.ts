@@ -2,11 +2,13 @@
  * Verifications and their limits in Postgres. `atomically` is one transaction; the locks are
  * transaction-scoped advisory locks (released at commit or rollback, even if the process dies),
  * taken in one order (verification row, contact, send counters) so two instances never
- * deadlock and never both spend the last try or the last send.
+ * deadlock and never both spend the last try or the last send. The send lock is taken only
+ * inside pinverify_reserve_send, one statement, so it is never held across a round trip to the
+ * app when a reservation runs on its own.
  */
 import type { Pool, PoolClient } from 'pg';
 import type {
-  SendCounts,
+  SendLimits,
   Verification,
   VerificationChannel,
   VerificationOrigin,
@@ -14,6 +16,7 @@ import type {
 } from '../domain';
 import type {
   SendRecord,
+  SendReservation,
   VerificationFilter,
   VerificationStore,
   VerificationTx,
@@ -22,7 +25,7 @@ import { withTransaction } from './db';
 
 /** Advisory lock namespaces (first key of the two-key form). */
 const CONTACT_LOCK = 7486_1;
-const SENDS_LOCK = 7486_2;
+// The send lock (7486_2, 0) is taken inside pinverify_reserve_send (migration 019).
 
 interface Row {
   id: string;
@@ -104,6 +107,46 @@ function values(v: Verification): unknown[] {
   ];
 }
 
+/** One call of pinverify_reserve_send (migration 019): lock, counts and record in one statement. */
+async function reserveSend(
+  db: Pool | PoolClient,
+  send: SendRecord,
+  limits: SendLimits,
+): Promise<SendReservation> {
+  const { rows } = await db.query<{
+    reserved: boolean;
+    dest_hour: string;
+    oldest_hour: Date | null;
+    dest_day: string;
+    oldest_day: Date | null;
+    country_hour: string | null;
+    overall_hour: string;
+  }>('SELECT * FROM pinverify_reserve_send($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+    send.verificationId,
+    send.destinationKey,
+    send.countryCode,
+    send.channel,
+    send.at,
+    limits.maxSendsPerHour,
+    limits.maxSendsPerCountryPerHour,
+    limits.maxSendsPerDestinationPerHour,
+    limits.maxSendsPerDestinationPerDay,
+  ]);
+  const r = rows[0];
+  if (!r) throw new Error('pinverify_reserve_send: no row');
+  return {
+    reserved: r.reserved,
+    counts: {
+      destinationLastHour: Number(r.dest_hour),
+      destinationLastDay: Number(r.dest_day),
+      countryLastHour: r.country_hour === null ? null : Number(r.country_hour),
+      overallLastHour: Number(r.overall_hour),
+      oldestDestinationSendLastHour: r.oldest_hour,
+      oldestDestinationSendLastDay: r.oldest_day,
+    },
+  };
+}
+
 async function failuresSince(db: Pool | PoolClient, contactId: number, since: Date): Promise<Date[]> {
   const { rows } = await db.query<{ at: Date }>(
     `SELECT at FROM verification_failures
@@ -156,58 +199,26 @@ class PgVerificationTx implements VerificationTx {
     );
   }
 
-  async lockSends(): Promise<void> {
-    await this.client.query('SELECT pg_advisory_xact_lock($1, 0)', [SENDS_LOCK]);
-  }
-
-  async sendCounts(destinationKey: string, countryCode: string | null, now: Date): Promise<SendCounts> {
-    const hourAgo = new Date(now.getTime() - 3600_000);
-    const dayAgo = new Date(now.getTime() - 24 * 3600_000);
-    // Three index range scans rather than one pass over the day's sends. No upper bound at
-    // `now`: a concurrent request that took its clock reading a moment later may have
-    // committed its send first, and it must count (the advisory lock orders the commits, not
-    // the clock readings).
-    const { rows } = await this.client.query<{
-      dest_hour: string;
-      dest_day: string;
-      oldest_hour: Date | null;
-      oldest_day: Date | null;
-      country_hour: string | null;
-      overall_hour: string;
-    }>(
-      `SELECT
-         (SELECT count(*) FROM verification_sends WHERE destination_key = $1 AND sent_at > $2) AS dest_hour,
-         (SELECT min(sent_at) FROM verification_sends WHERE destination_key = $1 AND sent_at > $2) AS oldest_hour,
-         (SELECT count(*) FROM verification_sends WHERE destination_key = $1 AND sent_at > $3) AS dest_day,
-         (SELECT min(sent_at) FROM verification_sends WHERE destination_key = $1 AND sent_at > $3) AS oldest_day,
-         CASE WHEN $4::text IS NULL THEN NULL ELSE
-           (SELECT count(*) FROM verification_sends WHERE country_code = $4 AND sent_at > $2) END AS country_hour,
-         (SELECT count(*) FROM verification_sends WHERE sent_at > $2) AS overall_hour`,
-      [destinationKey, hourAgo, dayAgo, countryCode],
-    );
-    const r = rows[0];
-    if (!r) throw new Error('send counts: no row');
-    return {
-      destinationLastHour: Number(r.dest_hour),
-      destinationLastDay: Number(r.dest_day),
-      countryLastHour: r.country_hour === null ? null : Number(r.country_hour),
-      overallLastHour: Number(r.overall_hour),
-      oldestDestinationSendLastHour: r.oldest_hour,
-      oldestDestinationSendLastDay: r.oldest_day,
-    };
-  }
-
-  async recordSend(send: SendRecord): Promise<void> {
-    await this.client.query(
-      `INSERT INTO verification_sends (verification_id, destination_key, country_code, channel, sent_at)
-       VALUES ($1, $2, $3, $4, $5)`,
-      [send.verificationId, send.destinationKey, send.countryCode, send.channel, send.at],
-    );
+  reserveSend(send: SendRecord, limits: SendLimits): Promise<SendReservation> {
+    return reserveSend(this.client, send, limits);
   }
 }
 
 export class PgVerificationStore implements VerificationStore {
   constructor(private readonly pool: Pool) {}
+
+  /** Outside a transaction: committed, and the send lock released, before the answer arrives. */
+  reserveSend(send: SendRecord, limits: SendLimits): Promise<SendReservation> {
+    return reserveSend(this.pool, send, limits);
+  }
+
+  async releaseSend(send: SendRecord): Promise<void> {
+    // By destination and time first: that is the index the limits use.
+    await this.pool.query(
+      'DELETE FROM verification_sends WHERE destination_key = $1 AND sent_at = $2 AND verification_id = $3',
+      [send.destinationKey, send.at, send.verificationId],
+    );
+  }
 
   atomically<T>(work: (tx: VerificationTx) => Promise<T>): Promise<T> {
     return withTransaction(this.pool, (client) => work(new PgVerificationTx(client)));

@@ -20,6 +20,7 @@ import {
   type FlowSettings,
   type LockState,
   type Refusal,
+  type SendLimits,
   type Verification,
   type VerificationLimits,
   type VerificationOrigin,
@@ -38,7 +39,13 @@ import {
   sealCode,
 } from './verification-code';
 import type { VerificationObserver } from '../metrics/app-metrics';
-import type { VerificationFilter, VerificationStore, VerificationTx } from './verification-store';
+import type {
+  SendRecord,
+  SendReserver,
+  VerificationFilter,
+  VerificationStore,
+  VerificationTx,
+} from './verification-store';
 
 export interface StartRequest {
   contact: Contact;
@@ -336,9 +343,14 @@ export class VerificationService {
         case 'refused':
           return { kind: 'refused', refusal: d.refusal, verification: v };
         case 'send': {
-          const limited = await this.reserveSend(tx, d.next, s, now);
-          if (limited) return { kind: 'refused', refusal: limited, verification: v };
+          // Saved first, so the send lock (taken by the reservation, held to the commit) waits
+          // on one round trip, not two; a refusal puts the verification back as it was.
           await tx.save(d.next);
+          const reserved = await this.reserveSend(tx, d.next, s, now);
+          if ('refusal' in reserved) {
+            await tx.save(v);
+            return { kind: 'refused', refusal: reserved.refusal, verification: v };
+          }
           return { kind: 'sent', verification: d.next, messageId: null };
         }
       }
@@ -528,16 +540,41 @@ export class VerificationService {
     };
   }
 
-  /** Inserts a new verification unless its contact is locked or a send limit refuses it. */
-  private insertUnderLimits(v: Verification, s: FlowSettings, now: Date): Promise<Refusal | null> {
-    return this.deps.store.atomically(async (tx) => {
-      const lock = await lockContact(tx, v.contactId, now, s.maxFailedChecksPerContact);
-      if (lock.locked) return lockedRefusal(lock);
-      const limited = await this.reserveSend(tx, v, s, now);
-      if (limited) return limited;
-      await tx.insert(v);
-      return null;
-    });
+  /**
+   * Inserts a new verification unless a send limit refuses it or its contact is locked. The send
+   * is reserved first, on its own: the send lock is global (every instance's sends wait on it),
+   * so it is held only inside the database, never across the insert's round trips. A
+   * reservation whose verification is not made is given back.
+   */
+  private async insertUnderLimits(v: Verification, s: FlowSettings, now: Date): Promise<Refusal | null> {
+    const reserved = await this.reserveSend(this.deps.store, v, s, now);
+    if ('refusal' in reserved) return reserved.refusal;
+    let refusal: Refusal | null;
+    try {
+      refusal = await this.deps.store.atomically(async (tx) => {
+        const lock = await lockContact(tx, v.contactId, now, s.maxFailedChecksPerContact);
+        if (lock.locked) return lockedRefusal(lock);
+        await tx.insert(v);
+        return null;
+      });
+    } catch (err) {
+      await this.releaseSend(reserved.send);
+      throw err;
+    }
+    if (refusal) await this.releaseSend(reserved.send);
+    return refusal;
+  }
+
+  /** Best effort: a reservation not given back counts as a send for its hour (the safe error). */
+  private async releaseSend(send: SendRecord): Promise<void> {
+    try {
+      await this.deps.store.releaseSend(send);
+    } catch (err) {
+      this.deps.log.warn('a reserved send could not be given back: it counts toward the limits for an hour', {
+        verificationId: send.verificationId,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   /** Nothing reached the person: the verification cannot succeed (unless already decided). */
@@ -551,38 +588,43 @@ export class VerificationService {
     });
   }
 
+  /** Reserves one send of `v` (see SendReserver), or words the limit that refused it. */
   private async reserveSend(
-    tx: VerificationTx,
+    reserver: SendReserver,
     v: Verification,
-    limits: VerificationLimits,
+    limits: SendLimits,
     now: Date,
-  ): Promise<Refusal | null> {
-    const key = destinationKey(this.deps.secret, v.destination);
+  ): Promise<{ send: SendRecord } | { refusal: Refusal }> {
     // Calls count per country too: premium-rate call pumping is the voice form of SMS pumping.
     const country = v.channel === 'sms' || v.channel === 'call' ? countryCallingCode(v.destination) : null;
-    await tx.lockSends();
-    const counts = await tx.sendCounts(key, country, now);
-    const verdict = sendLimitVerdict(counts, limits, country, now);
-    if (verdict.refusal) {
-      if (verdict.alarm && verdict.refusal.error === 'rate_limited') {
-        const alarm: LimitAlarm = {
-          limit: verdict.refusal.limit,
-          message: verdict.refusal.message,
-          channel: v.channel as DeliveryChannel,
-        };
-        this.deps.log.error('send limit alarm: possible SMS pumping or a runaway client', { ...alarm });
-        this.deps.alarm?.(alarm);
-      }
-      return verdict.refusal;
-    }
-    await tx.recordSend({
+    const send: SendRecord = {
       verificationId: v.id,
-      destinationKey: key,
+      destinationKey: destinationKey(this.deps.secret, v.destination),
       countryCode: country,
       channel: v.channel,
       at: now,
-    });
-    return null;
+    };
+    const { reserved, counts } = await reserver.reserveSend(send, limits);
+    if (reserved) return { send };
+    const verdict = sendLimitVerdict(counts, limits, country, now);
+    // The store applies the same rule as sendLimitVerdict; should they ever disagree, the
+    // refusal still names the overall limit rather than none.
+    const refusal: Refusal = verdict.refusal ?? {
+      error: 'rate_limited',
+      limit: 'overall_per_hour',
+      message: `rate_limited: overall limit of ${limits.maxSendsPerHour} codes per hour reached`,
+      retryAfterSeconds: 60,
+    };
+    if (verdict.alarm && refusal.error === 'rate_limited') {
+      const alarm: LimitAlarm = {
+        limit: refusal.limit,
+        message: refusal.message,
+        channel: v.channel as DeliveryChannel,
+      };
+      this.deps.log.error('send limit alarm: possible SMS pumping or a runaway client', { ...alarm });
+      this.deps.alarm?.(alarm);
+    }
+    return { refusal };
   }
 
   private async deliver(

@@ -4,7 +4,13 @@
  * so every limit holds across app instances; test/fakes has an in-memory one with the same
  * semantics for unit tests.
  */
-import type { SendCounts, Verification, VerificationChannel, VerificationStatus } from '../domain';
+import type {
+  SendCounts,
+  SendLimits,
+  Verification,
+  VerificationChannel,
+  VerificationStatus,
+} from '../domain';
 
 export interface SendRecord {
   verificationId: string;
@@ -16,6 +22,22 @@ export interface SendRecord {
   at: Date;
 }
 
+/** A send reservation's answer: the counts are those before this send (for the refusal's wording). */
+export interface SendReservation {
+  reserved: boolean;
+  counts: SendCounts;
+}
+
+/**
+ * Takes one send if every send limit allows it: counts and records it under the send lock in a
+ * single statement, so two instances cannot both take the last send. The lock is released when
+ * the enclosing transaction ends; called on the store (outside a transaction), that is before
+ * the answer reaches the app.
+ */
+export interface SendReserver {
+  reserveSend(send: SendRecord, limits: SendLimits): Promise<SendReservation>;
+}
+
 export interface VerificationFilter {
   contactId?: number;
   status?: VerificationStatus;
@@ -24,7 +46,7 @@ export interface VerificationFilter {
 }
 
 /** Work inside one transaction. Locks are taken in one order: verification row, contact, send counters. */
-export interface VerificationTx {
+export interface VerificationTx extends SendReserver {
   /** The verification, locked until the transaction ends. */
   load(id: string): Promise<Verification | null>;
   insert(v: Verification): Promise<void>;
@@ -34,13 +56,16 @@ export interface VerificationTx {
   /** Times of the contact's failed checks after `since` that an operator has not cleared. */
   failuresSince(contactId: number, since: Date): Promise<Date[]>;
   recordFailure(contactId: number, verificationId: string, at: Date): Promise<void>;
-  /** Serialises send reservations, so two instances cannot both take the last send. */
-  lockSends(): Promise<void>;
-  sendCounts(destinationKey: string, countryCode: string | null, now: Date): Promise<SendCounts>;
-  recordSend(send: SendRecord): Promise<void>;
 }
 
-export interface VerificationStore {
+/**
+ * `reserveSend` on the store runs on its own (committed at once, the send lock held only inside
+ * the database): new verifications reserve their first send that way, then insert, and give the
+ * reservation back with `releaseSend` if the insert does not happen.
+ */
+export interface VerificationStore extends SendReserver {
+  /** Gives back a reservation whose verification was not made (the contact was locked, the insert failed). */
+  releaseSend(send: SendRecord): Promise<void>;
   atomically<T>(work: (tx: VerificationTx) => Promise<T>): Promise<T>;
   get(id: string): Promise<Verification | null>;
   list(filter: VerificationFilter): Promise<Verification[]>;

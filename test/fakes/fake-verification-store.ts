@@ -3,9 +3,10 @@
  * unit of work at a time (as the advisory locks make it) and rolls back everything it wrote
  * when the work throws. Behaviours make the next operations fail or hang.
  */
-import type { SendCounts, Verification } from '../../src/domain';
+import type { SendCounts, SendLimits, Verification } from '../../src/domain';
 import type {
   SendRecord,
+  SendReservation,
   VerificationFilter,
   VerificationStore,
   VerificationTx,
@@ -36,7 +37,12 @@ function copy(s: State): State {
 const HOUR = 3600_000;
 
 export class FakeVerificationStore implements VerificationStore {
-  readonly behaviour: Record<'atomically' | 'read', Behaviour> = { atomically: 'ok', read: 'ok' };
+  readonly behaviour: Record<'atomically' | 'read' | 'insert' | 'release', Behaviour> = {
+    atomically: 'ok',
+    read: 'ok',
+    insert: 'ok',
+    release: 'ok',
+  };
   private state: State = { verifications: new Map(), sends: [], failures: [] };
   private queue: Promise<unknown> = Promise.resolve();
   /** How many units of work committed. */
@@ -110,6 +116,18 @@ export class FakeVerificationStore implements VerificationStore {
     return before - this.state.sends.length;
   }
 
+  /** On its own, as one unit of work (the Postgres store's one statement). */
+  reserveSend(send: SendRecord, limits: SendLimits): Promise<SendReservation> {
+    return this.atomically((tx) => tx.reserveSend(send, limits));
+  }
+
+  async releaseSend(send: SendRecord): Promise<void> {
+    await behave(this.behaviour.release, 'verification store');
+    this.state.sends = this.state.sends.filter(
+      (x) => !(x.verificationId === send.verificationId && x.destinationKey === send.destinationKey),
+    );
+  }
+
   /** Deletes a verification behind the service's back (a purge, an operator's SQL). */
   remove(id: string): void {
     this.state.verifications.delete(id);
@@ -122,6 +140,7 @@ export class FakeVerificationStore implements VerificationStore {
         return v ? { ...v } : null;
       },
       insert: async (v) => {
+        await behave(this.behaviour.insert, 'verification insert');
         if (s.verifications.has(v.id)) throw new Error(`duplicate verification ${v.id}`);
         s.verifications.set(v.id, { ...v });
       },
@@ -134,28 +153,37 @@ export class FakeVerificationStore implements VerificationStore {
       recordFailure: async (contactId, verificationId, at) => {
         s.failures.push({ contactId, verificationId, at, clearedAt: null });
       },
-      lockSends: async () => undefined,
-      sendCounts: async (key, country, now): Promise<SendCounts> => {
-        const within = (ms: number) => s.sends.filter((x) => x.at.getTime() > now.getTime() - ms);
-        const destHour = within(HOUR).filter((x) => x.destinationKey === key);
-        const destDay = within(24 * HOUR).filter((x) => x.destinationKey === key);
-        const oldest = (xs: SendRecord[]) =>
-          xs.length ? new Date(Math.min(...xs.map((x) => x.at.getTime()))) : null;
-        return {
-          destinationLastHour: destHour.length,
-          destinationLastDay: destDay.length,
-          countryLastHour:
-            country === null ? null : within(HOUR).filter((x) => x.countryCode === country).length,
-          overallLastHour: within(HOUR).length,
-          oldestDestinationSendLastHour: oldest(destHour),
-          oldestDestinationSendLastDay: oldest(destDay),
-        };
-      },
-      recordSend: async (send) => {
-        s.sends.push({ ...send });
-      },
+      reserveSend: async (send, limits) => reserveSend(s, send, limits),
     };
   }
+}
+
+/** pinverify_reserve_send's rule (migration 019): counts before this send; taken while all are under. */
+function reserveSend(s: State, send: SendRecord, limits: SendLimits): SendReservation {
+  const now = send.at;
+  const within = (ms: number) => s.sends.filter((x) => x.at.getTime() > now.getTime() - ms);
+  const destHour = within(HOUR).filter((x) => x.destinationKey === send.destinationKey);
+  const destDay = within(24 * HOUR).filter((x) => x.destinationKey === send.destinationKey);
+  const oldest = (xs: SendRecord[]) =>
+    xs.length ? new Date(Math.min(...xs.map((x) => x.at.getTime()))) : null;
+  const counts: SendCounts = {
+    destinationLastHour: destHour.length,
+    destinationLastDay: destDay.length,
+    countryLastHour:
+      send.countryCode === null
+        ? null
+        : within(HOUR).filter((x) => x.countryCode === send.countryCode).length,
+    overallLastHour: within(HOUR).length,
+    oldestDestinationSendLastHour: oldest(destHour),
+    oldestDestinationSendLastDay: oldest(destDay),
+  };
+  const reserved =
+    counts.overallLastHour < limits.maxSendsPerHour &&
+    (counts.countryLastHour === null || counts.countryLastHour < limits.maxSendsPerCountryPerHour) &&
+    counts.destinationLastHour < limits.maxSendsPerDestinationPerHour &&
+    counts.destinationLastDay < limits.maxSendsPerDestinationPerDay;
+  if (reserved) s.sends.push({ ...send });
+  return { reserved, counts };
 }
 
 function failuresOf(s: State, contactId: number, since: Date): Date[] {

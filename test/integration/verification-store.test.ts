@@ -214,6 +214,46 @@ describe('verification service on Postgres, two instances', () => {
     ).toBe('sent');
   });
 
+  it('reaches the overall cap from both instances at once, exactly: 30 starts, email and SMS, cap 12', async () => {
+    await setSettings({ maxSendsPerHour: 12 });
+    const people = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        addContact(`Q${i}`, `q${i}@example.com`, `+1202555${String(1000 + i).padStart(4, '0')}`),
+      ),
+    );
+    const results = await Promise.all(
+      people.map((p, i) =>
+        (i % 2 ? a : b).service.start({ contact: p, channel: i % 3 ? 'sms' : 'email', origin: 'api' }),
+      ),
+    );
+    expect(results.filter((r) => r.kind === 'sent')).toHaveLength(12);
+    for (const r of results.filter((x) => x.kind !== 'sent'))
+      expect(r).toMatchObject({ kind: 'refused', refusal: { limit: 'overall_per_hour' } });
+    // A refused start leaves neither a verification nor a counted send behind.
+    const { rows } = await setupPool.query<{ v: string; s: string }>(
+      'SELECT (SELECT count(*) FROM verifications) AS v, (SELECT count(*) FROM verification_sends) AS s',
+    );
+    expect(rows[0]).toEqual({ v: '12', s: '12' });
+    expect(a.delivery.sent.length + b.delivery.sent.length).toBe(12);
+  });
+
+  it('gives back the send a locked contact reserved, so it counts toward no limit', async () => {
+    await setSettings({ maxFailedChecksPerContact: 1, maxTriesPerCode: 3, maxSendsPerHour: 2 });
+    const fay = await addContact('Fay', 'fay@example.com', null);
+    const v = await a.service.start({ contact: fay, channel: 'email', origin: 'api' });
+    if (v.kind !== 'sent') throw new Error('not sent');
+    await b.service.check(v.verification.id, '000000');
+    for (let i = 0; i < 3; i++)
+      expect(
+        await (i % 2 ? a : b).service.start({ contact: fay, channel: 'email', origin: 'api' }),
+      ).toMatchObject({ kind: 'refused', refusal: { error: 'locked' } });
+    const { rows } = await setupPool.query<{ n: string }>('SELECT count(*) AS n FROM verification_sends');
+    expect(rows[0]?.n).toBe('1');
+    // The overall limit (2) still has room for one more person.
+    const gus = await addContact('Gus', 'gus@example.com', null);
+    expect((await b.service.start({ contact: gus, channel: 'email', origin: 'api' })).kind).toBe('sent');
+  });
+
   it('caps sends to one destination per hour and per day across instances', async () => {
     await setSettings({
       maxSendsPerDestinationPerHour: 2,

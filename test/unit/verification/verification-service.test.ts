@@ -676,12 +676,53 @@ describe('send limits', () => {
     expect((await t.service.start({ contact: NIGEL, channel: 'email', origin: 'api' })).kind).toBe('sent');
   });
 
-  it('a locked contact is refused before any send is counted', async () => {
+  it('a locked contact is refused and no send stays counted (the reservation is given back)', async () => {
     const t = setup({ maxFailedChecksPerContact: 1, maxSendsPerDestinationPerHour: 100 });
     await fail(t, 1);
     const before = t.store.sends.length;
-    expect((await t.service.start({ contact: ALICE, channel: 'email', origin: 'api' })).kind).toBe('refused');
+    expect(await t.service.start({ contact: ALICE, channel: 'email', origin: 'api' })).toMatchObject({
+      kind: 'refused',
+      refusal: { error: 'locked' },
+    });
     expect(t.store.sends).toHaveLength(before);
+    expect(t.delivery.sent).toHaveLength(before);
+  });
+
+  it('a verification that cannot be inserted gives its reserved send back and the error goes up', async () => {
+    const t = setup();
+    t.store.behaviour.insert = 'fail';
+    await expect(t.service.start({ contact: ALICE, channel: 'email', origin: 'api' })).rejects.toThrow(
+      'verification insert: connection refused',
+    );
+    expect(t.store.sends).toEqual([]);
+    expect(t.store.verifications).toEqual([]);
+    expect(t.delivery.sent).toEqual([]);
+  });
+
+  it('a reservation that cannot be given back stays counted (the safe error), with a warning', async () => {
+    const t = setup({ maxFailedChecksPerContact: 1 });
+    await fail(t, 1);
+    const before = t.store.sends.length;
+    t.store.behaviour.release = 'fail';
+    expect(await t.service.start({ contact: ALICE, channel: 'email', origin: 'api' })).toMatchObject({
+      kind: 'refused',
+      refusal: { error: 'locked' },
+    });
+    expect(t.store.sends).toHaveLength(before + 1);
+    expect(t.log.messages('warn')).toContain(
+      'a reserved send could not be given back: it counts toward the limits for an hour',
+    );
+  });
+
+  it('a resend refused by a send limit leaves the verification as it was', async () => {
+    const t = setup({ maxSendsPerHour: 1, resendCooldownSeconds: 0 });
+    const v = await startEmail(t);
+    expect(await t.service.resend(v.id)).toMatchObject({
+      kind: 'refused',
+      refusal: { limit: 'overall_per_hour' },
+    });
+    expect(t.store.verifications).toEqual([v]);
+    expect(t.store.sends).toHaveLength(1);
   });
 });
 
