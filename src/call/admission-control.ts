@@ -7,7 +7,7 @@
 export interface AdmissionSignals {
   /** Calls in the Stasis app now. */
   callsInApp: number;
-  /** Event-loop delay p99 over the last second, in ms. */
+  /** Event-loop delay p99 held over the last second (the lowest of four quarter-second p99s), in ms. */
   eventLoopLagMs: number;
   /**
    * How long a query now waits for a Postgres connection, estimated (estimatePoolWaitMs), the
@@ -50,8 +50,9 @@ export function estimatePoolWaitMs(waiting: number, releasedLastSecond: number):
 /**
  * The lowest of the last `size` samples: a level that held through the whole window. The pool's
  * queue taken at one instant spikes for a few milliseconds whenever many calls reach the same
- * step together; shedding on such a blip sent callers to an agent for nothing. A wait that
- * stayed over the limit for a second is a database that is not keeping up.
+ * step together, and the event loop stalls now and then for a collection; shedding on such a
+ * blip sent callers to an agent for nothing. A wait or a lag that stayed over the limit for a
+ * second is a database or a process that is not keeping up.
  */
 export function createSustainedLevel(size: number): { sample(v: number): void; value(): number } {
   const samples: number[] = [];

@@ -22,7 +22,6 @@ import {
   type Refusal,
   type SendLimits,
   type Verification,
-  type VerificationLimits,
   type VerificationOrigin,
   type CallProfile,
 } from '../domain';

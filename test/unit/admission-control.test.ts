@@ -47,7 +47,7 @@ describe('estimatePoolWaitMs (waiting queries / connections released per second)
   });
 });
 
-describe('createSustainedLevel (the pool signal: a level held for the whole window, not a blip)', () => {
+describe('createSustainedLevel (the pool and lag signals: a level held for the whole window, not a blip)', () => {
   test.each([
     [[], 0],
     [[30], 30],
@@ -55,6 +55,10 @@ describe('createSustainedLevel (the pool signal: a level held for the whole wind
     [[25, 30, 22, 40], 22],
     // Only the last `size` (4) samples count: the early zero has left the window.
     [[0, 25, 30, 22, 40], 22],
+    // Event-loop lag p99s per quarter second: one 400 ms stall is not a process falling behind...
+    [[3, 400, 5, 4], 3],
+    // ...a lag in every quarter of the second is.
+    [[250, 310, 220, 400], 220],
   ])('samples %j -> %d', (samples, level) => {
     const l = createSustainedLevel(4);
     for (const v of samples) l.sample(v);
