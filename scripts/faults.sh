@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run faults`: the fault suite against the lab, each case a scripted test with calls in
 # flight whose name is its pass condition (jest --verbose prints each). The quick versions run in
-# `npm test`; this runs the long ones: PostgreSQL down for 60 s, the app frozen for 30 s.
+# `npm test`; this runs the long ones: PostgreSQL down for 60 s, the app frozen for 30 s, Asterisk
+# down for 50 s (longer than ari-client's own reconnects last).
 #
 #   app kill -9 and SIGTERM with callers in the app        test/e2e/app-restart.test.ts
 #   Asterisk stopped, the app started before it, frozen    test/e2e/ari-faults.test.ts
@@ -26,6 +27,7 @@ trap '[ $lab_was_up = 0 ] && bash scripts/lab.sh down' EXIT
 bash scripts/lab.sh up
 export DATABASE_URL="${DATABASE_URL:-$PINVERIFY_LAB_DATABASE_URL}"
 PG_OUTAGE_MS="${PG_OUTAGE_MS:-60000}" PG_SLOW_MS="${PG_SLOW_MS:-60000}" FREEZE_MS="${FREEZE_MS:-30000}" \
+  ASTERISK_OUTAGE_MS="${ASTERISK_OUTAGE_MS:-50000}" \
   npx jest --ci --selectProjects e2e --runInBand --verbose \
   test/e2e/app-restart.test.ts test/e2e/ari-faults.test.ts test/e2e/app-frozen.test.ts \
   test/e2e/postgres-outage.test.ts test/e2e/postgres-slow.test.ts test/e2e/overload.test.ts \
