@@ -356,6 +356,14 @@ async function ramp(p: BenchPath, label: 'app' | 'dialplan'): Promise<Step[]> {
 }
 
 const CPU_PAIRS = Number(process.env.BENCH_CPU_PAIRS ?? 3);
+/**
+ * Another build of the app (its `dist`, e.g. of a git worktree of an earlier commit inside this
+ * repository, built with `npm run build`), run in every CPU pair too: a change's effect on CPU
+ * per call, measured side by side in one run. It must know the same migrations.
+ */
+const BASELINE_DIST = process.env.BENCH_BASELINE_DIST ? path.resolve(process.env.BENCH_BASELINE_DIST) : '';
+/** The app's environment for the run (MAX_CALLS_IN_APP), set in main(). */
+let appEnv: NodeJS.ProcessEnv = {};
 
 interface CpuSideBySide {
   rate: number;
@@ -367,6 +375,8 @@ interface CpuSideBySide {
   ratio: number;
   /** Steps that were not clean (their calls still counted). */
   unclean: string[];
+  /** With BENCH_BASELINE_DIST: the baseline build's app + Asterisk per call, and this build / baseline. */
+  baseline?: { dist: string; app: number[]; appMedian: number; ratio: number };
 }
 
 function median(xs: number[]): number {
@@ -391,6 +401,7 @@ async function cpuSideBySide(
   const rate = Math.min(appBest.rate, twinBest.rate);
   const app: number[] = [];
   const dialplan: number[] = [];
+  const baseline: number[] = [];
   const unclean: string[] = [];
   for (let i = 0; i < CPU_PAIRS; i++) {
     const t = await step(p, p.twinService, rate);
@@ -399,14 +410,44 @@ async function cpuSideBySide(
     const a = await step(p, p.appService, rate);
     app.push(a.cpuAppPerCall + a.cpuAsteriskPerCall);
     if (!a.ok) unclean.push(`app: ${a.why}`);
+    if (BASELINE_DIST) {
+      await restartApp({ ...appEnv, PINVERIFY_APP_MAIN: path.join(BASELINE_DIST, 'main.js') });
+      try {
+        const b = await step(p, p.appService, rate);
+        baseline.push(b.cpuAppPerCall + b.cpuAsteriskPerCall);
+        if (!b.ok) unclean.push(`baseline: ${b.why}`);
+      } finally {
+        await restartApp(appEnv);
+      }
+    }
   }
   const appMedian = median(app);
   const dialplanMedian = median(dialplan);
-  const r = { rate, app, dialplan, appMedian, dialplanMedian, ratio: appMedian / dialplanMedian, unclean };
+  const r: CpuSideBySide = {
+    rate,
+    app,
+    dialplan,
+    appMedian,
+    dialplanMedian,
+    ratio: appMedian / dialplanMedian,
+    unclean,
+  };
   const ms = (xs: number[]) => xs.map((x) => (x * 1000).toFixed(1)).join(', ');
   console.log(
     `  CPU side by side at ${rate}/s: app ${ms(app)} ms/call, dialplan ${ms(dialplan)} ms/call; medians ${(r.appMedian * 1000).toFixed(1)} / ${(r.dialplanMedian * 1000).toFixed(1)} = ${r.ratio.toFixed(2)}${unclean.length ? ` (not clean: ${unclean.join('; ')})` : ''}`,
   );
+  if (BASELINE_DIST) {
+    const baselineMedian = median(baseline);
+    r.baseline = {
+      dist: BASELINE_DIST,
+      app: baseline,
+      appMedian: baselineMedian,
+      ratio: appMedian / baselineMedian,
+    };
+    console.log(
+      `  baseline build (${BASELINE_DIST}) at ${rate}/s: ${ms(baseline)} ms/call; this build / baseline: ${(appMedian * 1000).toFixed(1)} / ${(baselineMedian * 1000).toFixed(1)} = ${r.baseline.ratio.toFixed(2)}`,
+    );
+  }
   return r;
 }
 
@@ -476,7 +517,9 @@ async function main(): Promise<void> {
   const paused = await enabledWebhookEndpoints();
   for (const id of paused) cli(['webhooks', 'disable', String(id)]);
   if (paused.length > 0) console.log(`  (webhook endpoints ${paused.join(', ')} paused for the bench)`);
-  await restartApp({ MAX_CALLS_IN_APP: ceiling });
+  appEnv = { MAX_CALLS_IN_APP: ceiling };
+  if (BASELINE_DIST) console.log(`  (CPU pairs also run the baseline build in ${BASELINE_DIST})`);
+  await restartApp(appEnv);
   try {
     await measure();
   } finally {

@@ -285,7 +285,8 @@ start_sinks() {
 start_app() {
   : "${DATABASE_URL:=$PINVERIFY_LAB_DATABASE_URL}"
   export DATABASE_URL
-  NODE_CMD="dist/main.js" start_node app \
+  # PINVERIFY_APP_MAIN: another build's entry point (npm run bench's BENCH_BASELINE_DIST).
+  NODE_CMD="${PINVERIFY_APP_MAIN:-dist/main.js}" start_node app \
     curl -sf -u "$ARI_USER:$ARI_PASSWORD" "$ARI_URL/ari/applications/$ARI_APP"
 }
 
