@@ -5,6 +5,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import ari from 'ari-client';
 import { createAmiClient } from './ami/ami-client';
 import { createAmiResultPublisher } from './ami/ami-result-publisher';
+import { ariConnection, type AriConnection } from './ari/ari-connection';
+import { AriEventSocket } from './ari/ari-event-socket';
 import { superviseAri, type AriSupervisor } from './ari/ari-supervisor';
 import { filterAppEvents } from './ari/app-event-filter';
 import { guardSwaggerLoader } from './ari/swagger-guard';
@@ -109,7 +111,7 @@ async function start(
   // Outbound verification calls (#12), when OUTBOUND_DIAL says how to dial. The caller needs the
   // verification service to check codes, and the service hands calls to the caller: `outbound`
   // is filled in below, before any call can start.
-  const dialer = createAriDialer({ client: () => supervisor?.client ?? null, app: cfg.ARI_APP, log });
+  const dialer = createAriDialer({ client: () => supervisor?.client?.rest ?? null, app: cfg.ARI_APP, log });
   let outbound: OutboundCaller | null = null;
   const dialString = cfg.OUTBOUND_DIAL;
   // One verification service for calls, the admin API and (built the same way) the CLI.
@@ -245,7 +247,7 @@ async function start(
   });
 
   // The ARI connection, kept up forever by our supervisor (created below, after the app).
-  let supervisor: AriSupervisor<ari.Client> | null = null;
+  let supervisor: AriSupervisor<AriConnection> | null = null;
   const health = createHealthCheck({
     async postgres() {
       const db = await checkDb(pool);
@@ -253,7 +255,7 @@ async function start(
       return `PostgreSQL ${db.serverVersion}, schema ${db.schemaVersion ?? 'not migrated'}`;
     },
     async ari() {
-      const c = supervisor?.client;
+      const c = supervisor?.client?.rest;
       if (!c)
         throw new Error(
           `not connected to ${cfg.ARI_URL} (reconnecting; ${supervisor?.failures ?? 0} failed tries${supervisor?.lastError ? `: ${supervisor.lastError}` : ''})`,
@@ -386,7 +388,7 @@ async function start(
   };
   const app = createStasisApp({
     app: cfg.ARI_APP,
-    client: () => supervisor?.client ?? null,
+    client: () => supervisor?.client?.rest ?? null,
     // A call's own requests over keep-alive HTTP (ari-commands.ts says why), refused while the
     // websocket is down as ari-client's were.
     commands: createAriHttpCommands({
@@ -479,14 +481,27 @@ async function start(
   // and reclaims the calls left in it meanwhile. Calls meanwhile take the dialplan's
   // "app unavailable" path.
   guardSwaggerLoader();
-  supervisor = superviseAri<ari.Client>({
+  supervisor = superviseAri<AriConnection>({
     // guardSwaggerLoader (above) makes every failure of ari-client's API loading a rejection
     // here, which the supervisor retries, instead of an uncaught throw that ended the process.
-    connect: () => ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD),
-    async onConnected(client) {
-      app.attach(client);
-      dialer.attach(client);
-      await client.start(cfg.ARI_APP);
+    connect: async () =>
+      ariConnection(
+        await ari.connect(cfg.ARI_URL, cfg.ARI_USER, cfg.ARI_PASSWORD),
+        new AriEventSocket({
+          url: cfg.ARI_URL,
+          user: cfg.ARI_USER,
+          password: cfg.ARI_PASSWORD,
+          app: cfg.ARI_APP,
+          log,
+        }),
+      ),
+    async onConnected(connection) {
+      const client = connection.rest;
+      app.attach(connection.events);
+      dialer.attach(connection.events);
+      // The events come over our own websocket, not ari-client's (ari-event-socket.ts says why);
+      // opening it registers the application.
+      await connection.events.open();
       // Only the events the app acts on come over the websocket (app-event-filter.ts says why).
       const unfiltered = await filterAppEvents(client, cfg.ARI_APP);
       if (unfiltered)

@@ -7,8 +7,9 @@
  * answer are not lost. Our own ring timer (the originate timeout plus a margin) hangs up a call
  * whose end never comes, so no caller of dial() waits forever.
  */
-import type { Channel, Client } from 'ari-client';
+import type { Client } from 'ari-client';
 import type { CallVerbs } from '../call/call-verbs';
+import type { AriChannelData, AriEventSource } from './ari-event-socket';
 import type { FlowLogger } from '../flow/ports';
 import { classifyUnanswered, type UnansweredStatus } from '../outbound/classify-unanswered';
 
@@ -57,13 +58,15 @@ export function createAriDialer(opts: { client: () => Client | null; app: string
   }
 
   return {
-    /** Registers the handlers on a (re)connected client. */
-    attach(client: Client): void {
-      client.on('ChannelStateChange', (_e: unknown, channel: Channel) => {
+    /** Registers the handlers on a (re)connected event socket. */
+    attach(events: AriEventSource): void {
+      events.on('ChannelStateChange', (_e, subject) => {
+        const channel = subject as AriChannelData;
         const p = pending.get(channel.id);
         if (p) p.state = channel.state;
       });
-      client.on('ChannelDestroyed', (event: { cause?: number; tech_cause?: number }, channel: Channel) => {
+      events.on('ChannelDestroyed', (event, subject) => {
+        const channel = subject as AriChannelData;
         const p = pending.get(channel.id);
         if (!p) return;
         const status = classifyUnanswered({

@@ -1,15 +1,9 @@
-import type {
-  Client,
-  Channel,
-  ChannelDtmfReceived,
-  Playback,
-  PlaybackFinished,
-  StasisStart,
-} from 'ari-client';
+import type { Channel, Client } from 'ari-client';
 import type { ChannelControl, ChannelEvent } from '../call/channel-control';
 import type { AriObserver } from '../metrics/app-metrics';
 import { createAriChannel, playbackIdsFor } from './ari-channel';
 import { ariClientCommands, type AriCommands } from './ari-commands';
+import type { AriChannelData, AriEventSource, AriPlaybackData } from './ari-event-socket';
 import { createEventDeduper } from './event-dedupe';
 
 /** What the app learns about a call when it enters Stasis (or is found there after a restart). */
@@ -54,8 +48,8 @@ export interface StasisAppOptions {
 }
 
 export interface StasisApp {
-  /** Registers the event handlers on a newly connected client (every reconnect). */
-  attach(client: Client): void;
+  /** Registers the event handlers on a newly connected event socket (every reconnect). */
+  attach(events: AriEventSource): void;
   /**
    * Calls sitting in the app without a running flow (the app restarted, or events were lost
    * while ARI was away) are started as reclaimed calls. Returns how many.
@@ -172,8 +166,10 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
   }
 
   return {
-    attach(client) {
-      client.on('StasisStart', (event: StasisStart, channel: Channel) => {
+    attach(events) {
+      // Plain event data (ari-event-socket.ts): the subject is the event's channel or playback.
+      events.on('StasisStart', (event, subject) => {
+        const channel = subject as AriChannelData;
         if (event.application !== opts.app) return;
         // A duplicate StasisStart (or one for a channel already handled) must not start a second
         // flow, nor one after the first flow has ended and sent the channel on.
@@ -188,14 +184,17 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
           ...(shed ? { overloaded: true } : {}),
         });
       });
-      client.on('ChannelDtmfReceived', (event: ChannelDtmfReceived, channel: Channel) => {
+      events.on('ChannelDtmfReceived', (event, subject) => {
+        const channel = subject as AriChannelData;
         const run = calls.get(channel.id);
-        if (!run || repeated('ChannelDtmfReceived', event.timestamp, `${channel.id}|${event.digit}`)) return;
+        const digit = event.digit ?? '';
+        if (!run || repeated('ChannelDtmfReceived', event.timestamp, `${channel.id}|${digit}`)) return;
         // The last key before a command is the one that caused it (a digit mid-entry causes none).
         if (opts.observer) dtmfAt.set(channel.id, performance.now());
-        run.handle({ type: 'dtmf', digit: event.digit });
+        run.handle({ type: 'dtmf', digit });
       });
-      client.on('PlaybackFinished', (event: PlaybackFinished, playback: Playback) => {
+      events.on('PlaybackFinished', (event, subject) => {
+        const playback = subject as AriPlaybackData;
         const target = playback.target_uri ?? '';
         if (!target.startsWith('channel:')) return;
         if (repeated('PlaybackFinished', event.timestamp, playback.id)) return;
@@ -203,11 +202,11 @@ export function createStasisApp(opts: StasisAppOptions): StasisApp {
           .get(target.slice('channel:'.length))
           ?.handle({ type: 'playback-finished', playbackId: playback.id });
       });
-      client.on('ChannelHangupRequest', (_e, channel: Channel) => gone(channel.id));
-      client.on('ChannelDestroyed', (_e, channel: Channel) => gone(channel.id));
+      events.on('ChannelHangupRequest', (_e, channel) => gone(channel.id));
+      events.on('ChannelDestroyed', (_e, channel) => gone(channel.id));
       // StasisEnd: the channel left the app (continued in the dialplan, or hung up). Either way no
       // verb may touch it any more.
-      client.on('StasisEnd', (_e, channel: Channel) => gone(channel.id, { type: 'left' }));
+      events.on('StasisEnd', (_e, channel) => gone(channel.id, { type: 'left' }));
     },
 
     async reclaim(client) {

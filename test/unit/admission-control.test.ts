@@ -82,7 +82,7 @@ describe('the Stasis app sheds what admission control refuses', () => {
         return { handle: () => undefined, interrupt: () => undefined, done: new Promise(() => undefined) };
       },
     });
-    app.attach(client as unknown as Client);
+    app.attach(client);
     const enter = (id: string) =>
       client.emit(
         'StasisStart',

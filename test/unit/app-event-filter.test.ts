@@ -22,10 +22,8 @@ test('the filter allows every event the Stasis app and the dialer handle, and no
     client: () => client as unknown as Client,
     log: quiet,
     startCall: () => ({ handle: () => undefined, interrupt: () => undefined, done: Promise.resolve() }),
-  }).attach(client as unknown as Client);
-  createAriDialer({ client: () => client as unknown as Client, app: 'pinverify', log: quiet }).attach(
-    client as unknown as Client,
-  );
+  }).attach(client);
+  createAriDialer({ client: () => client as unknown as Client, app: 'pinverify', log: quiet }).attach(client);
   const handled = client.eventNames().map(String).sort();
   expect([...APP_EVENT_TYPES].sort()).toEqual(handled);
 });

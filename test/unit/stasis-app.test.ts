@@ -64,7 +64,7 @@ function setup(rest: { channelIds?: string[]; channels?: Record<string, unknown>
       };
     },
   });
-  app.attach(client as unknown as Client);
+  app.attach(client);
   const channel = (id: string, number = '+12025550101', context = 'pinverify-support-autopin') => ({
     id,
     caller: { number },
