@@ -23,7 +23,7 @@ import type {
 } from '../verification/verification-store';
 import { withTransaction } from './db';
 
-/** Advisory lock namespaces (first key of the two-key form). */
+/** Advisory lock namespaces (first key of the two-key form); pinverify_lock_contact takes the same. */
 const CONTACT_LOCK = 7486_1;
 // The send lock (7486_2, 0) is taken inside pinverify_reserve_send (migration 019).
 
@@ -175,28 +175,38 @@ class PgVerificationTx implements VerificationTx {
     );
   }
 
-  async save(v: Verification): Promise<void> {
-    await this.client.query(
-      `UPDATE verifications SET status = $2, code_hash = $3, decided_at = $4, last_sent_at = $5,
+  async save(v: Verification, failure?: { contactId: number; at: Date }): Promise<void> {
+    const params = [
+      v.id,
+      v.status,
+      v.codeHash,
+      v.decidedAt,
+      v.lastSentAt,
+      v.sends,
+      v.checks,
+      v.failureReason,
+    ];
+    const update = `UPDATE verifications SET status = $2, code_hash = $3, decided_at = $4, last_sent_at = $5,
               sends = $6, checks = $7, failure_reason = $8
-        WHERE id = $1`,
-      [v.id, v.status, v.codeHash, v.decidedAt, v.lastSentAt, v.sends, v.checks, v.failureReason],
-    );
-  }
-
-  async lockContact(contactId: number): Promise<void> {
-    await this.client.query('SELECT pg_advisory_xact_lock($1, $2)', [CONTACT_LOCK, contactId]);
-  }
-
-  failuresSince(contactId: number, since: Date): Promise<Date[]> {
-    return failuresSince(this.client, contactId, since);
-  }
-
-  async recordFailure(contactId: number, verificationId: string, at: Date): Promise<void> {
+        WHERE id = $1`;
+    if (!failure) {
+      await this.client.query(update, params);
+      return;
+    }
+    // One round trip for both (migration 020 says why round trips count here).
     await this.client.query(
-      'INSERT INTO verification_failures (contact_id, verification_id, at) VALUES ($1, $2, $3)',
-      [contactId, verificationId, at],
+      `WITH saved AS (${update})
+       INSERT INTO verification_failures (contact_id, verification_id, at) VALUES ($9, $1, $10)`,
+      [...params, failure.contactId, failure.at],
     );
+  }
+
+  async lockContact(contactId: number, since: Date): Promise<Date[]> {
+    const { rows } = await this.client.query<{ at: Date }>('SELECT pinverify_lock_contact($1, $2) AS at', [
+      contactId,
+      since,
+    ]);
+    return rows.map((r) => r.at);
   }
 
   reserveSend(send: SendRecord, limits: SendLimits): Promise<SendReservation> {

@@ -174,8 +174,7 @@ async function lockContact(
 ): Promise<LockState> {
   // A verification of a number not on file has no contact to lock (see CallStartRequest).
   if (contactId === null) return lockState([], now, limit);
-  await tx.lockContact(contactId);
-  return lockState(await tx.failuresSince(contactId, new Date(now.getTime() - LOCK_WINDOW_MS)), now, limit);
+  return lockState(await tx.lockContact(contactId, new Date(now.getTime() - LOCK_WINDOW_MS)), now, limit);
 }
 
 export class VerificationService {
@@ -444,9 +443,10 @@ export class VerificationService {
       if (matches === 'not_a_code' || matches === 'not_a_pin') return { kind: matches, verification: v };
       const lock = await lockContact(tx, v.contactId, now, s.maxFailedChecksPerContact);
       const d = decideCheck(v, now, matches, lock);
-      if (d.next !== v) await tx.save(d.next);
+      const failure =
+        d.countFailure && v.contactId !== null ? { contactId: v.contactId, at: now } : undefined;
+      if (d.next !== v || failure) await tx.save(d.next, failure);
       if (d.next.status !== v.status) this.deps.observer?.verification(v.channel, d.next.status);
-      if (d.countFailure && v.contactId !== null) await tx.recordFailure(v.contactId, v.id, now);
       return { kind: 'checked', outcome: d.outcome, verification: d.next };
     });
     if (answer.kind === 'checked') {
@@ -546,6 +546,12 @@ export class VerificationService {
    * reservation whose verification is not made is given back.
    */
   private async insertUnderLimits(v: Verification, s: FlowSettings, now: Date): Promise<Refusal | null> {
+    // A locked contact is refused before it takes a send, even for a moment (near a cap that
+    // moment could refuse someone else); the check under the lock below stays the one that counts.
+    if (v.contactId !== null) {
+      const seen = await readLockState(this.deps.store, v.contactId, now, s.maxFailedChecksPerContact);
+      if (seen.locked) return lockedRefusal(seen);
+    }
     const reserved = await this.reserveSend(this.deps.store, v, s, now);
     if ('refusal' in reserved) return reserved.refusal;
     let refusal: Refusal | null;
@@ -564,15 +570,18 @@ export class VerificationService {
     return refusal;
   }
 
-  /** Best effort: a reservation not given back counts as a send for its hour (the safe error). */
+  /** Best effort: a reservation not given back counts as a send for its windows, up to 24 h (the safe error). */
   private async releaseSend(send: SendRecord): Promise<void> {
     try {
       await this.deps.store.releaseSend(send);
     } catch (err) {
-      this.deps.log.warn('a reserved send could not be given back: it counts toward the limits for an hour', {
-        verificationId: send.verificationId,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      this.deps.log.warn(
+        'a reserved send could not be given back: it counts toward the send limits for up to 24 h',
+        {
+          verificationId: send.verificationId,
+          error: err instanceof Error ? err.message : String(err),
+        },
+      );
     }
   }
 

@@ -50,12 +50,14 @@ export interface VerificationTx extends SendReserver {
   /** The verification, locked until the transaction ends. */
   load(id: string): Promise<Verification | null>;
   insert(v: Verification): Promise<void>;
-  save(v: Verification): Promise<void>;
-  /** Serialises everything that reads or adds a contact's failures. */
-  lockContact(contactId: number): Promise<void>;
-  /** Times of the contact's failed checks after `since` that an operator has not cleared. */
-  failuresSince(contactId: number, since: Date): Promise<Date[]>;
-  recordFailure(contactId: number, verificationId: string, at: Date): Promise<void>;
+  /** Updates the verification and, for a failed check, records the failure against its contact. */
+  save(v: Verification, failure?: { contactId: number; at: Date }): Promise<void>;
+  /**
+   * Takes the contact's lock (serialising everything that reads or adds its failures) and
+   * returns the times of its failed checks after `since` that an operator has not cleared, read
+   * once the lock is held.
+   */
+  lockContact(contactId: number, since: Date): Promise<Date[]>;
 }
 
 /**

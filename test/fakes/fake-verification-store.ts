@@ -3,7 +3,7 @@
  * unit of work at a time (as the advisory locks make it) and rolls back everything it wrote
  * when the work throws. Behaviours make the next operations fail or hang.
  */
-import type { SendCounts, SendLimits, Verification } from '../../src/domain';
+import { sendLimitVerdict, type SendCounts, type SendLimits, type Verification } from '../../src/domain';
 import type {
   SendRecord,
   SendReservation,
@@ -61,10 +61,15 @@ export class FakeVerificationStore implements VerificationStore {
   }
 
   atomically<T>(work: (tx: VerificationTx) => Promise<T>): Promise<T> {
+    return this.unitOfWork(this.behaviour.atomically, (draft) => work(this.tx(draft)));
+  }
+
+  /** One at a time; everything `work` wrote is kept only if it does not throw. */
+  private unitOfWork<T>(behaviour: Behaviour, work: (draft: State) => T | Promise<T>): Promise<T> {
     const run = this.queue.then(async () => {
-      await behave(this.behaviour.atomically, 'verification store');
+      await behave(behaviour, 'verification store');
       const draft = copy(this.state);
-      const result = await work(this.tx(draft));
+      const result = await work(draft);
       this.state = draft;
       this.commits += 1;
       return result;
@@ -92,9 +97,12 @@ export class FakeVerificationStore implements VerificationStore {
       .slice(0, filter.limit ?? 50);
   }
 
+  /** Reads outside a unit of work see no failures (as from before another instance's failure). */
+  staleFailureReads = false;
+
   async failuresSince(contactId: number, since: Date): Promise<Date[]> {
     await behave(this.behaviour.read, 'verification store');
-    return failuresOf(this.state, contactId, since);
+    return this.staleFailureReads ? [] : failuresOf(this.state, contactId, since);
   }
 
   async clearFailures(contactId: number, since: Date, at: Date): Promise<number> {
@@ -121,11 +129,13 @@ export class FakeVerificationStore implements VerificationStore {
     return this.atomically((tx) => tx.reserveSend(send, limits));
   }
 
-  async releaseSend(send: SendRecord): Promise<void> {
-    await behave(this.behaviour.release, 'verification store');
-    this.state.sends = this.state.sends.filter(
-      (x) => !(x.verificationId === send.verificationId && x.destinationKey === send.destinationKey),
-    );
+  /** As one unit of work, so a unit running meanwhile cannot commit the released send back. */
+  releaseSend(send: SendRecord): Promise<void> {
+    return this.unitOfWork(this.behaviour.release, (draft) => {
+      draft.sends = draft.sends.filter(
+        (x) => !(x.verificationId === send.verificationId && x.destinationKey === send.destinationKey),
+      );
+    });
   }
 
   /** Deletes a verification behind the service's back (a purge, an operator's SQL). */
@@ -144,15 +154,18 @@ export class FakeVerificationStore implements VerificationStore {
         if (s.verifications.has(v.id)) throw new Error(`duplicate verification ${v.id}`);
         s.verifications.set(v.id, { ...v });
       },
-      save: async (v) => {
+      save: async (v, failure) => {
         if (!s.verifications.has(v.id)) throw new Error(`no verification ${v.id}`);
         s.verifications.set(v.id, { ...v });
+        if (failure)
+          s.failures.push({
+            contactId: failure.contactId,
+            verificationId: v.id,
+            at: failure.at,
+            clearedAt: null,
+          });
       },
-      lockContact: async () => undefined,
-      failuresSince: async (contactId, since) => failuresOf(s, contactId, since),
-      recordFailure: async (contactId, verificationId, at) => {
-        s.failures.push({ contactId, verificationId, at, clearedAt: null });
-      },
+      lockContact: async (contactId, since) => failuresOf(s, contactId, since),
       reserveSend: async (send, limits) => reserveSend(s, send, limits),
     };
   }
@@ -177,11 +190,7 @@ function reserveSend(s: State, send: SendRecord, limits: SendLimits): SendReserv
     oldestDestinationSendLastHour: oldest(destHour),
     oldestDestinationSendLastDay: oldest(destDay),
   };
-  const reserved =
-    counts.overallLastHour < limits.maxSendsPerHour &&
-    (counts.countryLastHour === null || counts.countryLastHour < limits.maxSendsPerCountryPerHour) &&
-    counts.destinationLastHour < limits.maxSendsPerDestinationPerHour &&
-    counts.destinationLastDay < limits.maxSendsPerDestinationPerDay;
+  const reserved = sendLimitVerdict(counts, limits, send.countryCode, now).refusal === null;
   if (reserved) s.sends.push({ ...send });
   return { reserved, counts };
 }

@@ -699,19 +699,32 @@ describe('send limits', () => {
     expect(t.delivery.sent).toEqual([]);
   });
 
-  it('a reservation that cannot be given back stays counted (the safe error), with a warning', async () => {
+  it('a contact locked between the first look and its lock: the reserved send is given back', async () => {
     const t = setup({ maxFailedChecksPerContact: 1 });
     await fail(t, 1);
     const before = t.store.sends.length;
-    t.store.behaviour.release = 'fail';
+    // The unlocked first look is from before the failure that locked the contact (another instance).
+    t.store.staleFailureReads = true;
     expect(await t.service.start({ contact: ALICE, channel: 'email', origin: 'api' })).toMatchObject({
       kind: 'refused',
       refusal: { error: 'locked' },
     });
-    expect(t.store.sends).toHaveLength(before + 1);
-    expect(t.log.messages('warn')).toContain(
-      'a reserved send could not be given back: it counts toward the limits for an hour',
+    expect(t.store.sends).toHaveLength(before);
+    expect(t.delivery.sent).toHaveLength(before);
+  });
+
+  it('a reservation that cannot be given back stays counted (the safe error), with a warning', async () => {
+    const t = setup();
+    t.store.behaviour.insert = 'fail';
+    t.store.behaviour.release = 'fail';
+    await expect(t.service.start({ contact: ALICE, channel: 'email', origin: 'api' })).rejects.toThrow(
+      'verification insert: connection refused',
     );
+    expect(t.store.sends).toHaveLength(1);
+    expect(t.store.verifications).toEqual([]);
+    expect(t.log.messages('warn')).toEqual([
+      'a reserved send could not be given back: it counts toward the send limits for up to 24 h',
+    ]);
   });
 
   it('a resend refused by a send limit leaves the verification as it was', async () => {
