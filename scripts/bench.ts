@@ -376,7 +376,7 @@ interface CpuSideBySide {
   /** Steps that were not clean (their calls still counted). */
   unclean: string[];
   /** With BENCH_BASELINE_DIST: the baseline build's app + Asterisk per call, and this build / baseline. */
-  baseline?: { dist: string; app: number[]; appMedian: number; ratio: number };
+  baseline?: { dist: string; app: number[]; appMedian: number; ratio: number; unclean: string[] };
 }
 
 function median(xs: number[]): number {
@@ -403,6 +403,7 @@ async function cpuSideBySide(
   const dialplan: number[] = [];
   const baseline: number[] = [];
   const unclean: string[] = [];
+  const baselineUnclean: string[] = [];
   for (let i = 0; i < CPU_PAIRS; i++) {
     const t = await step(p, p.twinService, rate);
     dialplan.push(t.cpuAsteriskPerCall);
@@ -415,7 +416,7 @@ async function cpuSideBySide(
       try {
         const b = await step(p, p.appService, rate);
         baseline.push(b.cpuAppPerCall + b.cpuAsteriskPerCall);
-        if (!b.ok) unclean.push(`baseline: ${b.why}`);
+        if (!b.ok) baselineUnclean.push(b.why);
       } finally {
         await restartApp(appEnv);
       }
@@ -443,9 +444,10 @@ async function cpuSideBySide(
       app: baseline,
       appMedian: baselineMedian,
       ratio: appMedian / baselineMedian,
+      unclean: baselineUnclean,
     };
     console.log(
-      `  baseline build (${BASELINE_DIST}) at ${rate}/s: ${ms(baseline)} ms/call; this build / baseline: ${(appMedian * 1000).toFixed(1)} / ${(baselineMedian * 1000).toFixed(1)} = ${r.baseline.ratio.toFixed(2)}`,
+      `  baseline build (${BASELINE_DIST}) at ${rate}/s: ${ms(baseline)} ms/call; this build / baseline: ${(appMedian * 1000).toFixed(1)} / ${(baselineMedian * 1000).toFixed(1)} = ${r.baseline.ratio.toFixed(2)}${baselineUnclean.length ? ` (baseline not clean: ${baselineUnclean.join('; ')})` : ''}`,
     );
   }
   return r;

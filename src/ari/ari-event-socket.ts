@@ -5,8 +5,9 @@
  * ari-client turns every event into resource objects first: a search of the ~60 event models
  * by name, a Resource per channel or playback with every field copied, instance-listener
  * bookkeeping, two emits. The app reads three or four fields of each event, and a wrong-code
- * call brings about 25 of them (every key is one): a V8 profile showed ari-client's event
- * handling as the largest single part of the app's CPU on that path. ari-client stays for the
+ * call brings about 25 of them (every key is one). Measured side by side (npm run bench with
+ * BENCH_BASELINE_DIST, README "Benchmark"): app + Asterisk CPU per wrong-code call 0.87 of
+ * what it was with ari-client's events; no difference on bail-out calls. ari-client stays for the
  * REST side (originate, reclaim, the event filter); the supervisor (ari-supervisor.ts) pings
  * this socket and replaces the whole connection when it closes.
  */
@@ -87,11 +88,17 @@ export function dispatchAriFrame(
   }
   if (typeof event !== 'object' || event === null || typeof event.type !== 'string') return;
   const subject = event.channel ?? event.playback;
-  try {
-    emitter.emit(event.type, event, subject);
-  } catch (err) {
-    // A handler's bug must not take the connection (and every call on it) down with it.
-    log.warn('an ARI event handler threw', { type: event.type, problem: String(err) });
+  // Events the app acts on are about a channel or a playback; one without is not for it.
+  if (!subject || typeof subject.id !== 'string') return;
+  // Each listener on its own: a handler's bug must not take the connection (and every call on
+  // it) down, nor keep the event from the other handlers (the Stasis app and the dialer both
+  // listen for ChannelDestroyed).
+  for (const listener of emitter.listeners(event.type) as AriEventListener[]) {
+    try {
+      listener(event, subject);
+    } catch (err) {
+      log.warn('an ARI event handler threw', { type: event.type, problem: String(err) });
+    }
   }
 }
 
@@ -122,6 +129,8 @@ export class AriEventSocket extends EventEmitter implements AriEventSource {
       ws.on('pong', () => this.emit('pong'));
       ws.on('error', (err) => {
         if (!opened) reject(err);
+        // After the open, the close that follows makes the supervisor reconnect; this says why.
+        else this.opts.log.warn('ARI websocket error', { problem: err.message });
       });
       ws.on('close', (code, reason) => {
         if (!opened)

@@ -1,7 +1,8 @@
 /**
- * Our own connection supervisor around ari-client, which gives up reconnecting after about 43 s
- * (then the app used to exit), never retries a first connect, and never notices a half-open
- * websocket. This one:
+ * Our own connection supervisor for ARI. ari-client's own websocket gave up reconnecting after
+ * about 43 s (then the app used to exit), never retried a first connect, and never noticed a
+ * half-open websocket; the app's events now come over its own socket (ari-event-socket.ts) and
+ * ari-client makes the requests. This one:
  *
  * - connects, and reconnects, forever, with capped and jittered exponential backoff (several app
  *   instances restarting together do not hammer Asterisk in step), the first connect included;
@@ -11,12 +12,12 @@
  *   event handlers, starts the Stasis app and reclaims calls stranded meanwhile), and reports
  *   its state for /v1/health.
  *
- * ari-client's own reconnect is not relied on: any sign of a lost websocket ends that client and
- * the supervisor starts a new one.
+ * Nothing reconnects by itself: any sign of a lost websocket ends that connection and the
+ * supervisor starts a new one.
  */
 import type { Clock, TimerHandle } from '../call/clock';
 
-/** The part of an ari-client Client the supervisor uses. */
+/** The part of a connection the supervisor uses (ari-connection.ts; fakes in unit tests). */
 export interface SupervisedClient {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   ping(): void;
@@ -93,7 +94,7 @@ export function superviseAri<C extends SupervisedClient>(opts: AriSupervisorOpti
   const isStopped = () => state === 'stopped';
   const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-  /** ari-client's stop() throws when no websocket was opened yet. */
+  /** A connection's stop() may throw (ari-client's did when no websocket was open yet). */
   function safeStop(c: C): void {
     try {
       c.stop();
@@ -199,7 +200,8 @@ export function superviseAri<C extends SupervisedClient>(opts: AriSupervisorOpti
       pongTimer = null;
       heartbeat(gen, c);
     });
-    // ari-client would retry on its own and then give up: we take over at the first sign.
+    // The socket says it closed (ari-client's event names, kept for any client that uses them):
+    // we take over at the first sign.
     c.on('WebSocketReconnecting', () => lost(gen, 'websocket closed'));
     c.on('WebSocketMaxRetries', () => lost(gen, 'websocket retries exhausted'));
     try {

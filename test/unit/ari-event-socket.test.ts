@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 import {
+  AriEventSocket,
   ariEventsUrl,
   dispatchAriFrame,
   type AriEvent,
@@ -55,7 +58,7 @@ test('a frame that is not JSON is logged (without its content) and dropped; one 
   expect(t.warnings).toEqual([['ARI sent a websocket frame that is not JSON; ignored', { length: 18 }]]);
 });
 
-test("a handler that throws is logged and does not stop the next event's handlers", () => {
+test('a handler that throws is logged; the same event still reaches the other handlers, and the next event too', () => {
   const t = setup();
   t.emitter.prependListener('StasisEnd', () => {
     throw new Error('bug');
@@ -63,7 +66,14 @@ test("a handler that throws is logged and does not stop the next event's handler
   dispatchAriFrame(t.emitter, JSON.stringify({ type: 'StasisEnd', channel }), t.log);
   dispatchAriFrame(t.emitter, JSON.stringify({ type: 'ChannelDtmfReceived', digit: '1', channel }), t.log);
   expect(t.warnings).toEqual([['an ARI event handler threw', { type: 'StasisEnd', problem: 'Error: bug' }]]);
-  expect(t.seen.map(([type]) => type)).toEqual(['ChannelDtmfReceived']);
+  expect(t.seen.map(([type]) => type)).toEqual(['StasisEnd', 'ChannelDtmfReceived']);
+});
+
+test('an event about neither a channel nor a playback reaches no handler', () => {
+  const t = setup();
+  dispatchAriFrame(t.emitter, JSON.stringify({ type: 'StasisEnd' }), t.log);
+  dispatchAriFrame(t.emitter, JSON.stringify({ type: 'StasisEnd', channel: { name: 'no id' } }), t.log);
+  expect(t.seen).toEqual([]);
 });
 
 test.each([
@@ -80,4 +90,80 @@ test('credentials and the application name are URL-encoded', () => {
   expect(ariEventsUrl({ url: 'http://h:8088', user: 'a b', password: 'p&w=:', app: 'my app' })).toBe(
     'ws://h:8088/ari/events?app=my%20app&api_key=a%20b:p%26w%3D%3A',
   );
+});
+
+describe('AriEventSocket against a websocket server on 127.0.0.1', () => {
+  let server: WebSocketServer;
+  let port = 0;
+  const requests: string[] = [];
+  let onConnection: (ws: WebSocket) => void = () => undefined;
+  beforeAll(async () => {
+    server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    server.on('connection', (ws, req) => {
+      requests.push(req.url ?? '');
+      onConnection(ws);
+    });
+    await new Promise((r) => server.once('listening', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise((r) => server.close(r)));
+
+  function socket(log = { warn: () => undefined }) {
+    return new AriEventSocket({
+      url: `http://127.0.0.1:${port}`,
+      user: 'u',
+      password: 'p',
+      app: 'pinverify',
+      log,
+    });
+  }
+
+  test('opens on /ari/events with the app, hands on events, answers ping with pong', async () => {
+    onConnection = (ws) =>
+      ws.send(JSON.stringify({ type: 'StasisStart', application: 'pinverify', channel }));
+    const s = socket();
+    const started = new Promise<AriSubject>((resolve) =>
+      s.on('StasisStart', (_e: AriEvent, c: AriSubject) => resolve(c)),
+    );
+    await s.open();
+    expect(requests.at(-1)).toBe('/ari/events?app=pinverify&api_key=u:p');
+    expect(await started).toEqual(channel);
+    const pong = new Promise((resolve) => s.once('pong', resolve));
+    s.ping();
+    await pong;
+    s.close();
+    expect(() => s.ping()).toThrow('the ARI websocket is not open');
+  });
+
+  test('a close by the server is reported once as WebSocketReconnecting; our own close is quiet', async () => {
+    let serverSide: WebSocket | undefined;
+    onConnection = (ws) => (serverSide = ws);
+    const s = socket();
+    const lost: unknown[] = [];
+    s.on('WebSocketReconnecting', (err: unknown) => lost.push(err));
+    await s.open();
+    const closed = new Promise((resolve) => s.once('WebSocketReconnecting', resolve));
+    serverSide?.close();
+    await closed;
+    expect(lost).toHaveLength(1);
+
+    const quiet = socket();
+    const noise: unknown[] = [];
+    quiet.on('WebSocketReconnecting', (err: unknown) => noise.push(err));
+    await quiet.open();
+    quiet.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(noise).toEqual([]);
+  });
+
+  test('open rejects when nothing listens (the supervisor retries)', async () => {
+    const s = new AriEventSocket({
+      url: 'http://127.0.0.1:1',
+      user: 'u',
+      password: 'p',
+      app: 'x',
+      log: { warn: () => undefined },
+    });
+    await expect(s.open()).rejects.toThrow(/ECONNREFUSED/);
+  });
 });
