@@ -151,6 +151,16 @@ export interface SendLimitVerdict {
   alarm: boolean;
 }
 
+/** The refusal when the overall hourly limit is reached. */
+export function overallLimitRefusal(limits: Pick<SendLimits, 'maxSendsPerHour'>): Refusal {
+  return {
+    error: 'rate_limited',
+    limit: 'overall_per_hour',
+    message: `rate_limited: overall limit of ${limits.maxSendsPerHour} codes per hour reached`,
+    retryAfterSeconds: 60,
+  };
+}
+
 /** Whether one more send may go out, given what was sent already. The first limit hit names the refusal. */
 export function sendLimitVerdict(
   counts: SendCounts,
@@ -161,15 +171,7 @@ export function sendLimitVerdict(
   const retryAfter = (oldest: Date | null, windowMs: number) =>
     oldest ? Math.max(1, Math.ceil((oldest.getTime() + windowMs - now.getTime()) / 1000)) : 1;
   if (counts.overallLastHour >= limits.maxSendsPerHour)
-    return {
-      alarm: true,
-      refusal: {
-        error: 'rate_limited',
-        limit: 'overall_per_hour',
-        message: `rate_limited: overall limit of ${limits.maxSendsPerHour} codes per hour reached`,
-        retryAfterSeconds: 60,
-      },
-    };
+    return { alarm: true, refusal: overallLimitRefusal(limits) };
   if (
     countryCode !== null &&
     counts.countryLastHour !== null &&

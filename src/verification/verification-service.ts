@@ -13,6 +13,7 @@ import {
   LOCK_WINDOW_MS,
   lockedRefusal,
   lockState,
+  overallLimitRefusal,
   sendLimitVerdict,
   type CheckOutcome,
   type Contact,
@@ -617,12 +618,7 @@ export class VerificationService {
     const verdict = sendLimitVerdict(counts, limits, country, now);
     // The store applies the same rule as sendLimitVerdict; should they ever disagree, the
     // refusal still names the overall limit rather than none.
-    const refusal: Refusal = verdict.refusal ?? {
-      error: 'rate_limited',
-      limit: 'overall_per_hour',
-      message: `rate_limited: overall limit of ${limits.maxSendsPerHour} codes per hour reached`,
-      retryAfterSeconds: 60,
-    };
+    const refusal: Refusal = verdict.refusal ?? overallLimitRefusal(limits);
     if (verdict.alarm && refusal.error === 'rate_limited') {
       const alarm: LimitAlarm = {
         limit: refusal.limit,
